@@ -1,0 +1,145 @@
+"""Frame history with step forward/back, scrubbing and bounded memory.
+
+Every frame is kept until ``capacity`` is reached; after that, older frames (outside the
+``recent`` window) are thinned. A frame that was dropped is rebuilt exactly by restoring the
+nearest earlier kept frame and replaying the deterministic simulation with the same live
+parameter changes, so stepping back always gives the exact earlier frame.
+"""
+from __future__ import annotations
+
+import bisect
+from collections import OrderedDict
+from typing import Any, Callable, Mapping
+
+from explorer.scene import Frame, Simulation
+
+
+class Timeline:
+    def __init__(self, simulation: Simulation, params: Mapping[str, Any],
+                 capacity: int = 4096, recent: int = 1024, cache: int = 64) -> None:
+        assert 2 <= recent < capacity
+        self.simulation = simulation
+        self.capacity = capacity
+        self.recent = recent
+        first = simulation.frame()
+        self._kept: dict[int, Frame] = {first.step: first}
+        self._keys: list[int] = [first.step]
+        self._cache: OrderedDict[int, Frame] = OrderedDict()
+        self._cache_size = cache
+        self.start = first.step
+        self.head = first.step
+        self.cursor = first.step
+        # (k, params): these params are in force for the steps after step k.
+        self.param_log: list[tuple[int, dict[str, Any]]] = [(first.step, dict(params))]
+
+    # -- reading -------------------------------------------------------------------------
+    @property
+    def current(self) -> Frame:
+        return self.frame_at(self.cursor)
+
+    @property
+    def kept_count(self) -> int:
+        return len(self._keys)
+
+    def params_at(self, step: int) -> dict[str, Any]:
+        """The parameters in force for computing the step after ``step``."""
+        params = self.param_log[0][1]
+        for k, values in self.param_log:
+            if k <= step:
+                params = values
+            else:
+                break
+        return params
+
+    def frame_at(self, step: int) -> Frame:
+        if not self.start <= step <= self.head:
+            raise IndexError(f"step {step} is outside the history {self.start}..{self.head}")
+        if step in self._kept:
+            return self._kept[step]
+        if step in self._cache:
+            self._cache.move_to_end(step)
+            return self._cache[step]
+        frame = self._replay(step)
+        self._cache[step] = frame
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return frame
+
+    def _replay(self, step: int) -> Frame:
+        base = self._keys[bisect.bisect_right(self._keys, step) - 1]
+        sim = self.simulation
+        sim.restore(self._kept[base])
+        frame = self._kept[base]
+        while frame.step < step:
+            sim.set_params(self.params_at(frame.step))
+            frame = sim.step()
+        # Put the simulation back at the head so the next new step continues from there.
+        sim.restore(self._kept[self.head])
+        sim.set_params(self.params_at(self.head))
+        return frame
+
+    # -- moving --------------------------------------------------------------------------
+    @property
+    def at_head(self) -> bool:
+        return self.cursor == self.head
+
+    def forward(self) -> Frame:
+        """Move one step forward: through the history, or by computing a new step at the head."""
+        if self.cursor < self.head:
+            self.cursor += 1
+            return self.current
+        if self.simulation.done:
+            return self.current
+        frame = self.simulation.step()
+        assert frame.step == self.head + 1, "a simulation step must advance the step counter by one"
+        self.head = self.cursor = frame.step
+        self._keep(frame)
+        return frame
+
+    def back(self) -> Frame:
+        self.cursor = max(self.start, self.cursor - 1)
+        return self.current
+
+    def seek(self, step: int) -> Frame:
+        self.cursor = min(self.head, max(self.start, step))
+        return self.current
+
+    def set_live_params(self, params: Mapping[str, Any]) -> None:
+        """Apply live parameters from the cursor on; any later history is discarded."""
+        if self.cursor < self.head:
+            self.truncate()
+        self.simulation.set_params(params)
+        if self.param_log[-1][0] == self.head:
+            self.param_log[-1] = (self.head, dict(params))
+        else:
+            self.param_log.append((self.head, dict(params)))
+
+    def truncate(self) -> None:
+        """Drop the history after the cursor and put the simulation back at the cursor."""
+        frame = self.current
+        self.simulation.restore(frame)
+        self.head = self.cursor
+        cut = bisect.bisect_right(self._keys, self.head)
+        for key in self._keys[cut:]:
+            del self._kept[key]
+        del self._keys[cut:]
+        if self.head not in self._kept:
+            self._kept[self.head] = frame
+            bisect.insort(self._keys, self.head)
+        self._cache = OrderedDict((k, f) for k, f in self._cache.items() if k <= self.head)
+        self.param_log = [entry for entry in self.param_log if entry[0] <= self.head] or self.param_log[:1]
+        self.simulation.set_params(self.params_at(self.head))
+
+    def _keep(self, frame: Frame) -> None:
+        self._kept[frame.step] = frame
+        self._keys.append(frame.step)
+        if len(self._keys) > self.capacity:
+            self._thin()
+
+    def _thin(self) -> None:
+        # Drop every other frame among the old ones; the first frame is always kept.
+        limit = self.head - self.recent
+        old = [k for k in self._keys[1:] if k < limit]
+        for key in old[1::2]:
+            del self._kept[key]
+        self._keys = sorted(self._kept)

@@ -1,0 +1,60 @@
+"""One palette for every scene: colour-blind-safe series colours, colour maps done in NumPy."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pyqtgraph as pg
+
+BACKGROUND = "#ffffff"
+FOREGROUND = "#222222"
+MUTED = "#888888"
+# Okabe & Ito, colour-blind safe; used for classes, optimisers and compared runs alike.
+SERIES = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+CLASS_COLORS = SERIES
+TRAIN_SYMBOL = "o"   # filled
+TEST_SYMBOL = "o"    # outlined (no brush)
+ERROR_SYMBOL = "x"
+DIVERGED = "#B00020"
+
+
+def series_color(index: int) -> str:
+    return SERIES[index % len(SERIES)]
+
+
+def setup() -> None:
+    """Global pyqtgraph look; call once before creating plots."""
+    pg.setConfigOptions(background=BACKGROUND, foreground=FOREGROUND, antialias=True,
+                        imageAxisOrder="row-major", useOpenGL=False)
+
+
+@lru_cache(maxsize=16)
+def lut(name: str, size: int = 256) -> np.ndarray:
+    """A (size, 4) uint8 lookup table from a pyqtgraph colour map name (e.g. 'viridis')."""
+    if name == "diverging":
+        # Blue -> white -> orange, for probabilities (0.5 is white).
+        cmap = pg.ColorMap([0.0, 0.5, 1.0], [(0, 114, 178), (247, 247, 247), (213, 94, 0)])
+    else:
+        cmap = pg.colormap.get(name)
+    table = cmap.getLookupTable(0.0, 1.0, size, alpha=True)
+    table = np.asarray(table, dtype=np.uint8)
+    table.flags.writeable = False
+    return table
+
+
+def colorize(values: np.ndarray, name: str = "viridis", low: float | None = None,
+             high: float | None = None) -> np.ndarray:
+    """Map a 2-D float array to uint8 RGBA (row-major) in NumPy; non-finite values are transparent."""
+    values = np.asarray(values, dtype=np.float32)
+    finite = np.isfinite(values)
+    if not finite.any():
+        return np.zeros(values.shape + (4,), dtype=np.uint8)
+    low = float(np.min(values[finite])) if low is None else low
+    high = float(np.max(values[finite])) if high is None else high
+    span = high - low if high > low else 1.0
+    table = lut(name)
+    index = np.clip((values - low) * ((len(table) - 1) / span), 0, len(table) - 1)
+    index = np.where(finite, index, 0).astype(np.intp)
+    rgba = table[index]
+    rgba[~finite] = 0
+    return rgba

@@ -1,0 +1,58 @@
+"""Base class of every scene's pyqtgraph view.
+
+A view creates its items once; ``show(frame)`` only updates their data. Heavy derived data
+(a surface image, a probability grid) is computed by ``prepare(params)``, a pure function the
+window runs in a worker (explorer.jobs) and the headless renderer runs inline.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from explorer.scene import Frame, Scene
+from explorer.ui import theme
+
+
+class SceneView(QtCore.QObject):
+    #: The view asks the window to change parameters (e.g. a click sets the start point).
+    paramsRequested = QtCore.Signal(dict)
+
+    def __init__(self, scene: Scene, params: Mapping[str, Any]) -> None:
+        super().__init__()
+        theme.setup()
+        self.scene = scene
+        self.params = dict(params)
+        self.widget = pg.GraphicsLayoutWidget()
+        self.widget.setMinimumSize(320, 240)
+        #: Named plots, for export and tests.
+        self.plots: dict[str, pg.PlotItem] = {}
+
+    # -- the contract ----------------------------------------------------------------------
+    @staticmethod
+    def prepare(params: Mapping[str, Any]) -> Any:
+        """Heavy, pure-NumPy work for these parameters (runs off the UI thread). Default: none."""
+        return None
+
+    def prepare_key(self, params: Mapping[str, Any]) -> Any:
+        """A hashable key of the parameters ``prepare`` depends on; None means nothing to prepare."""
+        return None
+
+    def apply_prepared(self, data: Any) -> None:
+        """Show the result of ``prepare`` (UI thread; only setData/setImage)."""
+
+    def set_params(self, params: Mapping[str, Any]) -> None:
+        """Parameters changed (a new run or a live change)."""
+        self.params = dict(params)
+
+    def show(self, frame: Frame) -> None:  # pragma: no cover - every view overrides
+        raise NotImplementedError
+
+    # -- export --------------------------------------------------------------------------
+    def export_scene(self) -> QtWidgets.QGraphicsScene:
+        return self.widget.scene()
+
+    def close(self) -> None:
+        self.widget.close()
+        self.widget.deleteLater()

@@ -1,0 +1,1 @@
+"""One sub-package per scene; each exposes SCENE (see explorer.scene)."""
