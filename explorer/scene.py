@@ -45,7 +45,8 @@ class Frame:
 class Simulation(Protocol):
     """What every scene's simulation provides (pure NumPy, deterministic for a seed)."""
 
-    def __init__(self, params: Mapping[str, Any], seed: int) -> None: ...
+    def __init__(self, params: Mapping[str, Any], seed: int, data: Any = None) -> None:
+        """``data`` is JSON-able user data (drawn or imported points) when the scene takes any."""
 
     def frame(self) -> Frame:
         """The frame for the current state (step 0 right after construction)."""

@@ -21,16 +21,20 @@ SESSION_VERSION = 1
 
 
 class Session:
-    def __init__(self, scene: Scene, params: Mapping[str, Any] | None = None, seed: int = 0) -> None:
+    def __init__(self, scene: Scene, params: Mapping[str, Any] | None = None, seed: int = 0,
+                 data: Any = None) -> None:
         self.scene = scene
         self.params = scene.resolve(params)
         self.seed = int(seed)
+        #: User data (drawn or imported points), JSON-able; None means the scene's own data.
+        self.data = data
         self.reset()
 
     # -- running -------------------------------------------------------------------------
     def reset(self) -> Frame:
         """Start a new run with the current parameters and seed."""
-        self.simulation = self.scene.simulation(dict(self.params), self.seed)
+        extra = {} if self.data is None else {"data": self.data}
+        self.simulation = self.scene.simulation(dict(self.params), self.seed, **extra)
         self.timeline = Timeline(self.simulation, self.params)
         return self.frame
 
@@ -83,6 +87,11 @@ class Session:
             self.timeline.set_live_params(self.params)
         return structural
 
+    def set_data(self, data: Any) -> None:
+        """Replace the user data (JSON-able, validated by the scene) and start a new run."""
+        self.data = data
+        self.reset()
+
     def set_seed(self, seed: int) -> None:
         self.seed = int(seed)
         self.reset()
@@ -98,6 +107,7 @@ class Session:
             "step": self.step,
             "params": dict(self.params),
             "param_log": log,
+            **({"data": self.data} if self.data is not None else {}),
         }
 
     @classmethod
@@ -118,7 +128,7 @@ class Session:
             log = [(int(k), scene.resolve(values)) for k, values in log]
         except (TypeError, ValueError) as error:
             raise ParamError(f"session: bad param_log ({error})") from None
-        session = cls(scene, log[0][1], seed)
+        session = cls(scene, log[0][1], seed, data.get("data"))
         for k, values in log[1:]:
             session.run_to(k)
             if session.step != k:

@@ -18,6 +18,10 @@ from explorer.ui import theme
 class SceneView(QtCore.QObject):
     #: The view asks the window to change parameters (e.g. a click sets the start point).
     paramsRequested = QtCore.Signal(dict)
+    #: The view asks the window to replace the user data (drawn/imported points); JSON-able.
+    dataRequested = QtCore.Signal(object)
+    #: A one-line message for the status bar (e.g. "CSV row 4, column x: not a number").
+    messageRequested = QtCore.Signal(str)
 
     def __init__(self, scene: Scene, params: Mapping[str, Any]) -> None:
         super().__init__()
@@ -48,6 +52,10 @@ class SceneView(QtCore.QObject):
 
     def show(self, frame: Frame) -> None:  # pragma: no cover - every view overrides
         raise NotImplementedError
+
+    def tools(self) -> QtWidgets.QWidget | None:
+        """An optional scene-specific tool strip the window shows above the plots."""
+        return None
 
     # -- export --------------------------------------------------------------------------
     def export_scene(self) -> QtWidgets.QGraphicsScene:
