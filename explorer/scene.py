@@ -52,7 +52,11 @@ class Simulation(Protocol):
         """The frame for the current state (step 0 right after construction)."""
 
     def step(self) -> Frame:
-        """Advance one meaningful unit and return the new frame."""
+        """Advance one meaningful unit and return the new frame.
+
+        A scene that declares ``Scene.coarse_step`` also accepts ``step(coarse=True)``: one
+        coarse unit (e.g. a whole epoch) as a single frame.
+        """
 
     @property
     def done(self) -> bool: ...
@@ -97,6 +101,8 @@ class Scene:
     explainer: str = ""
     # Frame -> (header, rows) for CSV export; long format by default.
     table: Callable[[Frame], tuple[list[str], list[list[Any]]]] = table_long
+    # Label of a second step button (e.g. "Step epoch") that calls step(coarse=True); None: no button.
+    coarse_step: str | None = None
 
     def __post_init__(self) -> None:
         names = [p.name for p in self.params]

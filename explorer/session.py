@@ -50,11 +50,12 @@ class Session:
     def done(self) -> bool:
         return self.timeline.at_head and self.simulation.done
 
-    def forward(self, count: int = 1) -> Frame:
+    def forward(self, count: int = 1, coarse: bool = False) -> Frame:
+        """Step ``count`` times (each a coarse unit, such as an epoch, when ``coarse``)."""
         for _ in range(count):
             if self.done:
                 break
-            self.timeline.forward()
+            self.timeline.forward(coarse=coarse and self.scene.coarse_step is not None)
         return self.frame
 
     def back(self) -> Frame:
@@ -107,6 +108,7 @@ class Session:
             "step": self.step,
             "params": dict(self.params),
             "param_log": log,
+            "coarse_steps": sorted(k for k in self.timeline.coarse_steps if k <= self.step),
             **({"data": self.data} if self.data is not None else {}),
         }
 
@@ -129,12 +131,17 @@ class Session:
         except (TypeError, ValueError) as error:
             raise ParamError(f"session: bad param_log ({error})") from None
         session = cls(scene, log[0][1], seed, data.get("data"))
-        for k, values in log[1:]:
-            session.run_to(k)
-            if session.step != k:
-                break
-            session.set_params(values)
-        session.run_to(step)
+        try:
+            coarse = {int(k) for k in data.get("coarse_steps", [])}
+        except (TypeError, ValueError):
+            raise ParamError("session: coarse_steps must be whole numbers") from None
+        changes = dict(log[1:])
+        while session.step < step and not session.done:
+            if session.step in changes:
+                session.set_params(changes[session.step])
+            session.forward(coarse=session.step + 1 in coarse)
+        if session.step in changes:
+            session.set_params(changes[session.step])
         final = data.get("params")
         if final:
             # Display-only or live values set after the last logged change.

@@ -31,6 +31,8 @@ class Timeline:
         self.cursor = first.step
         # (k, params): these params are in force for the steps after step k.
         self.param_log: list[tuple[int, dict[str, Any]]] = [(first.step, dict(params))]
+        #: Steps that were computed as one coarse unit (e.g. a whole epoch), replayed the same way.
+        self.coarse_steps: set[int] = set()
 
     # -- reading -------------------------------------------------------------------------
     @property
@@ -72,7 +74,7 @@ class Timeline:
         frame = self._kept[base]
         while frame.step < step:
             sim.set_params(self.params_at(frame.step))
-            frame = sim.step()
+            frame = self._compute(frame.step + 1 in self.coarse_steps)
         # Put the simulation back at the head so the next new step continues from there.
         sim.restore(self._kept[self.head])
         sim.set_params(self.params_at(self.head))
@@ -83,16 +85,25 @@ class Timeline:
     def at_head(self) -> bool:
         return self.cursor == self.head
 
-    def forward(self) -> Frame:
-        """Move one step forward: through the history, or by computing a new step at the head."""
+    def _compute(self, coarse: bool) -> Frame:
+        return self.simulation.step(coarse=True) if coarse else self.simulation.step()
+
+    def forward(self, coarse: bool = False) -> Frame:
+        """Move one step forward: through the history, or by computing a new step at the head.
+
+        ``coarse`` asks the simulation for one coarse unit (``step(coarse=True)``, e.g. a whole
+        epoch) as a single frame; it only applies when a new step is computed.
+        """
         if self.cursor < self.head:
             self.cursor += 1
             return self.current
         if self.simulation.done:
             return self.current
-        frame = self.simulation.step()
+        frame = self._compute(coarse)
         assert frame.step == self.head + 1, "a simulation step must advance the step counter by one"
         self.head = self.cursor = frame.step
+        if coarse:
+            self.coarse_steps.add(frame.step)
         self._keep(frame)
         return frame
 
@@ -128,6 +139,7 @@ class Timeline:
             bisect.insort(self._keys, self.head)
         self._cache = OrderedDict((k, f) for k, f in self._cache.items() if k <= self.head)
         self.param_log = [entry for entry in self.param_log if entry[0] <= self.head] or self.param_log[:1]
+        self.coarse_steps = {k for k in self.coarse_steps if k <= self.head}
         self.simulation.set_params(self.params_at(self.head))
 
     def _keep(self, frame: Frame) -> None:
