@@ -83,6 +83,8 @@ class Float(Param):
 
     def from_unit(self, unit: float) -> float:
         unit = min(1.0, max(0.0, unit))
+        if unit in (0.0, 1.0):  # exact ends, not exp(log(x)) round-off
+            return self.minimum if unit == 0.0 else self.maximum
         if self.log:
             value = math.exp(math.log(self.minimum) + unit * (math.log(self.maximum) - math.log(self.minimum)))
         else:
