@@ -159,7 +159,7 @@ def build_view(session: Session, width: int = VIEW_SIZE[0], height: int = VIEW_S
     widget = view.widget
     widget.setAttribute(QtCore.Qt.WidgetAttribute.WA_DontShowOnScreen, True)
     widget.resize(width, height)
-    view.apply_prepared(view.prepare(session.params))
+    view.apply_prepared(view.prepare(session.params, session.seed))
     view.set_params(session.params)
     view.show(session.frame)
     widget.show()

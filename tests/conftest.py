@@ -14,7 +14,9 @@ def _no_dangling_playback_timers(request):
         from explorer.ui import playback
     except ImportError:
         return
-    running = [t for t in list(playback.TIMERS) if t.isActive()]
+    from shiboken6 import isValid
+
+    running = [t for t in list(playback.TIMERS) if isValid(t) and t.isActive()]
     for timer in running:
         timer.stop()
     assert not running, f"{len(running)} playback timer(s) left running"

@@ -35,12 +35,12 @@ class SceneView(QtCore.QObject):
 
     # -- the contract ----------------------------------------------------------------------
     @staticmethod
-    def prepare(params: Mapping[str, Any]) -> Any:
-        """Heavy, pure-NumPy work for these parameters (runs off the UI thread). Default: none."""
+    def prepare(params: Mapping[str, Any], seed: int) -> Any:
+        """Heavy, pure-NumPy work for these parameters and seed (runs off the UI thread). Default: none."""
         return None
 
-    def prepare_key(self, params: Mapping[str, Any]) -> Any:
-        """A hashable key of the parameters ``prepare`` depends on; None means nothing to prepare."""
+    def prepare_key(self, params: Mapping[str, Any], seed: int) -> Any:
+        """A hashable key of what ``prepare`` depends on; None means nothing to prepare."""
         return None
 
     def apply_prepared(self, data: Any) -> None:

@@ -1,0 +1,527 @@
+"""The main window: scene list, plot area, parameter panel, playback bar, status bar, menus."""
+from __future__ import annotations
+
+import itertools
+import traceback
+from pathlib import Path
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from explorer import scene as registry
+from explorer.jobs import JobRunner
+from explorer.params import ParamError, find
+from explorer.scene import Scene
+from explorer.session import Session
+from explorer.ui.panel import ParamPanel
+from explorer.ui.playback import PlaybackBar
+from explorer.ui.view import SceneView
+
+#: Longest time one playback tick spends computing steps before it draws (keeps 60 fps).
+TICK_BUDGET_MS = 12
+
+EXPORT_FILTERS = {
+    ".png": "PNG image (*.png)",
+    ".svg": "SVG vector image (*.svg)",
+    ".csv": "Frame data as CSV (*.csv)",
+    ".gif": "Animated GIF of the run (*.gif)",
+    ".json": "Session + frame data as JSON (*.json)",
+}
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    def __init__(self, scene_id: str | None = None, session: Session | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("ML Explorer")
+        self.resize(1440, 900)
+        self.jobs = JobRunner(self)
+        self.jobs.finished.connect(self._job_finished)
+        self.jobs.failed.connect(self._job_failed)
+        self._generation = itertools.count(1)
+        self._current_generation = 0
+
+        self.scene: Scene | None = None
+        self.session: Session | None = None
+        self.view: SceneView | None = None
+        self.panel: ParamPanel | None = None
+        self.params: dict[str, Any] = {}
+        self.seed = 0
+        self.data: Any = None
+        self._pending_session = False
+        self._prepared_key: Any = object()
+        self._pending_prepare_key: Any = object()
+        #: Last chosen pixel width per picture format.
+        self.export_widths = {".png": 1920, ".gif": 640}
+
+        # Left: the scene list.
+        self.scene_list = QtWidgets.QListWidget()
+        self.scene_list.setObjectName("scene-list")
+        self.scene_list.setMinimumWidth(220)
+        self.scene_list.setWordWrap(True)
+        self.scene_list.setSpacing(2)
+        for item_scene in registry.scenes():
+            item = QtWidgets.QListWidgetItem(f"{item_scene.title}\n{item_scene.summary}")
+            item.setData(QtCore.Qt.ItemDataRole.UserRole, item_scene.id)
+            item.setToolTip(item_scene.summary)
+            self.scene_list.addItem(item)
+        self.scene_list.currentItemChanged.connect(self._scene_chosen)
+
+        # Centre: tool strip + plots + playback bar.
+        self.centre = QtWidgets.QWidget()
+        centre_layout = QtWidgets.QVBoxLayout(self.centre)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.setSpacing(0)
+        self.tools_holder = QtWidgets.QVBoxLayout()
+        centre_layout.addLayout(self.tools_holder)
+        self.plot_holder = QtWidgets.QVBoxLayout()
+        centre_layout.addLayout(self.plot_holder, 1)
+        self.playback = PlaybackBar()
+        centre_layout.addWidget(self.playback)
+        self.playback.resetRequested.connect(self.reset)
+        self.playback.backRequested.connect(self.step_back)
+        self.playback.stepRequested.connect(self.step)
+        self.playback.coarseStepRequested.connect(self.coarse_step)
+        self.playback.seekRequested.connect(self.seek)
+        self.playback.tick.connect(self._advance)
+
+        # Right: the parameter panel (rebuilt per scene).
+        self.panel_holder = QtWidgets.QWidget()
+        self.panel_layout = QtWidgets.QVBoxLayout(self.panel_holder)
+        self.panel_layout.setContentsMargins(0, 0, 0, 0)
+
+        splitter = QtWidgets.QSplitter()
+        splitter.addWidget(self.scene_list)
+        splitter.addWidget(self.centre)
+        splitter.addWidget(self.panel_holder)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([240, 860, 340])
+        self.setCentralWidget(splitter)
+
+        self.frame_message = QtWidgets.QLabel()
+        self.frame_message.setObjectName("frame-message")
+        self.statusBar().addWidget(self.frame_message, 1)
+        self._build_menus()
+
+        if session is not None:
+            self.open_session(session)
+        else:
+            ids = [s.id for s in registry.scenes()]
+            self.open_scene(scene_id or ids[0])
+
+    # -- menus and shortcuts ---------------------------------------------------------------
+    def _build_menus(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self._action(file_menu, "&Open session…", "Ctrl+O", self._open_session_dialog)
+        self._action(file_menu, "&Save session…", "Ctrl+S", self._save_session_dialog)
+        file_menu.addSeparator()
+        self._action(file_menu, "&Export…", "Ctrl+E", self._export_dialog)
+        export_menu = file_menu.addMenu("Export &as")
+        for suffix, label in EXPORT_FILTERS.items():
+            self._action(export_menu, label.split(" (")[0] + "…", None,
+                         lambda checked=False, s=suffix: self._export_dialog(s))
+        file_menu.addSeparator()
+        self._action(file_menu, "&Quit", QtGui.QKeySequence.StandardKey.Quit, self.close)
+
+        play_menu = menu.addMenu("&Playback")
+        self.play_action = self._action(play_menu, "Play / pause", "Space", self.playback.toggle)
+        self._action(play_menu, "Step", "Right", self.step)
+        self.coarse_action = self._action(play_menu, "Coarse step", "Shift+Right", self.coarse_step)
+        self._action(play_menu, "Step back", "Left", self.step_back)
+        self._action(play_menu, "Reset", "R", self.reset)
+        play_menu.addSeparator()
+        self._action(play_menu, "Go to first frame", "Home", lambda: self.seek(0))
+        self._action(play_menu, "Go to last frame", "End",
+                     lambda: self.session and self.seek(self.session.timeline.head))
+
+        help_menu = menu.addMenu("&Help")
+        self._action(help_menu, "&Keyboard shortcuts", "F1", self._show_shortcuts)
+        self._action(help_menu, "&About ML Explorer", None, self._show_about)
+
+    def _action(self, menu: QtWidgets.QMenu, text: str, shortcut, slot) -> QtGui.QAction:
+        action = QtGui.QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QtGui.QKeySequence(shortcut))
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+        action.triggered.connect(lambda checked=False: slot())
+        menu.addAction(action)
+        self.addAction(action)  # shortcuts work even when the menu bar is hidden
+        return action
+
+    def _show_shortcuts(self) -> None:
+        QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", (
+            "Space  play / pause\nRight  step\nShift+Right  coarse step (e.g. one epoch)\n"
+            "Left  step back\nR  reset\nHome / End  first / last frame\n"
+            "Ctrl+E  export\nCtrl+S  save session\nCtrl+O  open session"))
+
+    def _show_about(self) -> None:
+        QtWidgets.QMessageBox.about(self, "About ML Explorer",
+                                    "ML Explorer: see machine-learning algorithms work.\n"
+                                    "PySide6 + pyqtgraph + NumPy + scikit-learn.")
+
+    # -- scenes ----------------------------------------------------------------------------
+    def _scene_chosen(self, item: QtWidgets.QListWidgetItem | None, _previous=None) -> None:
+        if item is not None:
+            scene_id = item.data(QtCore.Qt.ItemDataRole.UserRole)
+            if self.scene is None or scene_id != self.scene.id:
+                self.open_scene(scene_id)
+
+    def open_scene(self, scene_id: str, session: Session | None = None) -> None:
+        """Show a scene with default parameters (or with a loaded session)."""
+        scene = registry.get(scene_id)
+        self.playback.pause()
+        self._teardown_scene()
+        self.scene = scene
+        self._current_generation = next(self._generation)
+        self.setWindowTitle(f"ML Explorer — {scene.title}")
+        for row in range(self.scene_list.count()):
+            if self.scene_list.item(row).data(QtCore.Qt.ItemDataRole.UserRole) == scene.id:
+                with QtCore.QSignalBlocker(self.scene_list):
+                    self.scene_list.setCurrentRow(row)
+        if session is not None:
+            self.params, self.seed, self.data = dict(session.params), session.seed, session.data
+        else:
+            self.params, self.seed, self.data = scene.resolve(), 0, None
+
+        self.view = scene.view_class()(scene, self.params)
+        self.view.paramsRequested.connect(self._params_requested)
+        self.view.dataRequested.connect(self._data_requested)
+        self.view.messageRequested.connect(lambda text: self.statusBar().showMessage(text, 10000))
+        self.plot_holder.addWidget(self.view.widget)
+        tools = self.view.tools()
+        if tools is not None:
+            self.tools_holder.addWidget(tools)
+
+        self.panel = ParamPanel(scene, self.params, self.seed)
+        self.panel.changed.connect(self.set_param)
+        self.panel.presetChosen.connect(self.apply_preset)
+        self.panel.seedChanged.connect(self.set_seed)
+        self.panel_layout.addWidget(self.panel)
+
+        self.playback.set_coarse_label(scene.coarse_step)
+        self.coarse_action.setEnabled(scene.coarse_step is not None)
+        self.coarse_action.setText(scene.coarse_step or "Coarse step")
+        self._prepared_key = self._pending_prepare_key = object()
+        if session is not None:
+            self._install_session(session)
+        else:
+            self._rebuild_session()
+
+    def _teardown_scene(self) -> None:
+        self.session = None
+        self._pending_session = False
+        if self.view is not None:
+            tools = self.view.tools()
+            if tools is not None:
+                tools.setParent(None)
+            self.view.close()
+            self.view.deleteLater()
+            self.view = None
+        if self.panel is not None:
+            self.panel.setParent(None)
+            self.panel.deleteLater()
+            self.panel = None
+
+    # -- parameters ------------------------------------------------------------------------
+    def set_param(self, name: str, value: Any) -> None:
+        self.set_params({name: value})
+
+    def set_params(self, values: dict[str, Any]) -> None:
+        """Apply parameter values: live ones at the next step, structural ones by a new run."""
+        assert self.scene is not None
+        try:
+            checked = {n: find(self.scene.params, n).validate(v) for n, v in values.items()}
+        except ParamError as error:
+            self.statusBar().showMessage(str(error), 10000)
+            return
+        changed = {n: v for n, v in checked.items() if self.params.get(n) != v}
+        if not changed:
+            return
+        self.params.update(changed)
+        if self.panel is not None:
+            self.panel.set_values(changed)
+        structural = any(not find(self.scene.params, n).live for n in changed)
+        if structural or self._pending_session or self.session is None:
+            self._rebuild_session()
+        else:
+            self.session.set_params(changed)
+            self._after_params()
+            self._refresh()
+
+    def apply_preset(self, name: str) -> None:
+        assert self.scene is not None
+        preset = self.scene.preset(name)
+        values = self.scene.resolve(preset.values)
+        self.set_params(values)
+        self.statusBar().showMessage(f"Preset: {preset.name}", 5000)
+
+    def set_seed(self, seed: int) -> None:
+        self.seed = int(seed)
+        if self.panel is not None:
+            self.panel.set_seed(self.seed)
+        self._rebuild_session()
+
+    def _params_requested(self, values: dict) -> None:
+        self.set_params(dict(values))
+
+    def _data_requested(self, data: Any) -> None:
+        self.data = data
+        self._rebuild_session()
+
+    # -- sessions (built off the UI thread) --------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """True while a new run or a view's heavy data is being computed."""
+        return self._pending_session or self._pending_prepare_key != self._prepared_key
+
+    def _rebuild_session(self) -> None:
+        assert self.scene is not None
+        self._pending_session = True
+        self.jobs.submit(f"session#{self._current_generation}", Session,
+                         self.scene, dict(self.params), self.seed, self.data)
+
+    def _install_session(self, session: Session) -> None:
+        self.session = session
+        self._pending_session = False
+        # Live values the user changed while this run was being built.
+        live = {n: v for n, v in self.params.items()
+                if session.params.get(n) != v and find(self.scene.params, n).live}
+        if live:
+            session.set_params(live)
+        self._after_params()
+        self._refresh()
+
+    def _after_params(self) -> None:
+        assert self.view is not None
+        self.view.set_params(self.params)
+        key = self.view.prepare_key(self.params, self.seed)
+        if key is None:
+            self._prepared_key = self._pending_prepare_key = None
+        elif key != self._pending_prepare_key and key != self._prepared_key:
+            self._pending_prepare_key = key
+            self.jobs.submit(f"prepare#{self._current_generation}", self._prepare_job,
+                             type(self.view).prepare, dict(self.params), self.seed, key)
+        elif key == self._prepared_key:
+            self._pending_prepare_key = key
+
+    @staticmethod
+    def _prepare_job(prepare, params: dict, seed: int, key: Any) -> tuple[Any, Any]:
+        return key, prepare(params, seed)
+
+    def _job_finished(self, key: str, result: Any) -> None:
+        kind, _, generation = key.partition("#")
+        if int(generation) != self._current_generation or self.view is None:
+            return  # a result for a scene that is no longer shown
+        if kind == "session":
+            self._install_session(result)
+        elif kind == "prepare":
+            prepared_key, data = result
+            if prepared_key == self._pending_prepare_key:
+                self.view.apply_prepared(data)
+                self._prepared_key = prepared_key
+                self._refresh()
+
+    def _job_failed(self, key: str, message: str) -> None:
+        kind, _, generation = key.partition("#")
+        if int(generation) != self._current_generation:
+            return
+        if kind == "session":
+            self._pending_session = False
+        elif kind == "prepare":
+            self._prepared_key = self._pending_prepare_key
+        self.statusBar().showMessage(f"Could not compute this scene: {message}", 15000)
+
+    # -- playback --------------------------------------------------------------------------
+    def _guarded(self, action) -> None:
+        """Run a simulation action; a failure is a message, never an exception into Qt."""
+        if self.session is None:
+            return
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - shown to the user, logged for developers
+            traceback.print_exc()
+            self.playback.pause()
+            self.statusBar().showMessage(f"Error: {type(error).__name__}: {error}", 15000)
+        self._refresh()
+
+    def step(self) -> None:
+        self._guarded(lambda: self.session.forward())
+
+    def coarse_step(self) -> None:
+        if self.scene is not None and self.scene.coarse_step:
+            self._guarded(lambda: self.session.forward(coarse=True))
+
+    def step_back(self) -> None:
+        self._guarded(lambda: self.session.back())
+
+    def seek(self, step: int) -> None:
+        self._guarded(lambda: self.session.seek(step))
+
+    def reset(self) -> None:
+        self.playback.pause()
+        self._guarded(lambda: self.session.restart())
+
+    def _advance(self, count: int) -> None:
+        if self.session is None or self._pending_session:
+            return
+        if self.session.done:
+            self.playback.pause()
+            self._refresh()
+            return
+
+        def run() -> None:
+            clock = QtCore.QElapsedTimer()
+            clock.start()
+            for _ in range(count):
+                if self.session.done or clock.elapsed() > TICK_BUDGET_MS:
+                    break
+                self.session.forward()
+        self._guarded(run)
+
+    def _refresh(self) -> None:
+        if self.session is None or self.view is None:
+            return
+        frame = self.session.frame
+        try:
+            self.view.show(frame)
+        except Exception as error:  # noqa: BLE001
+            traceback.print_exc()
+            self.statusBar().showMessage(f"Could not draw this frame: {error}", 15000)
+        timeline = self.session.timeline
+        self.playback.set_position(timeline.cursor, timeline.head, timeline.start)
+        message = frame.message or ("finished" if frame.done else "")
+        self.frame_message.setText(message)
+
+    # -- sessions on disk ------------------------------------------------------------------
+    def open_session(self, source: Session | str | Path) -> bool:
+        """Open a session (object or JSON file); on a bad file show why and change nothing."""
+        try:
+            session = source if isinstance(source, Session) else Session.load(source)
+        except ParamError as error:
+            self.statusBar().showMessage(f"Cannot open session: {error}", 15000)
+            return False
+        self.open_scene(session.scene.id, session)
+        self.statusBar().showMessage(f"Opened session at step {session.step}", 5000)
+        return True
+
+    def save_session(self, path: str | Path) -> None:
+        assert self.session is not None
+        self.session.save(path)
+        self.statusBar().showMessage(f"Saved session to {path}", 5000)
+
+    def _open_session_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", "", "Session (*.json)")
+        if path and not self.open_session(path):
+            QtWidgets.QMessageBox.warning(self, "Cannot open session", self.statusBar().currentMessage())
+
+    def _save_session_dialog(self) -> None:
+        if self.session is None:
+            return
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)")
+        if path:
+            self.save_session(path)
+
+    # -- export ----------------------------------------------------------------------------
+    def export_to(self, path: str | Path, width: int | None = None) -> Path:
+        """Export by file suffix: .png/.svg (plots), .csv (frame data), .gif (run), .json (session+frame)."""
+        from explorer import export
+
+        if self.session is None or self.view is None:
+            raise ParamError("nothing to export yet")
+        path = Path(path)
+        suffix = path.suffix.lower()
+        self.playback.pause()
+        progress = None
+        if suffix == ".gif":
+            dialog = QtWidgets.QProgressDialog("Rendering the animation…", "Cancel", 0, 100, self)
+            dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+            dialog.setMinimumDuration(400)
+
+            def progress(done: int, total: int) -> bool:
+                dialog.setMaximum(total)
+                dialog.setValue(done)
+                return not dialog.wasCanceled()
+        try:
+            export.write(self.session, path, view=self.view,
+                         width=width or self.export_widths.get(suffix), progress=progress)
+        except export.ExportCancelled:
+            self.statusBar().showMessage("Export cancelled; nothing was written.", 8000)
+            return path
+        finally:
+            if progress is not None:
+                dialog.close()
+            self.view.show(self.session.frame)
+        self.statusBar().showMessage(f"Exported {path}", 8000)
+        return path
+
+    def _export_dialog(self, suffix: str | None = None) -> None:
+        if self.session is None:
+            return
+        dialog = ExportDialog(self, suffix or ".png", self.export_widths, self.scene.id if self.scene else "scene")
+        if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
+            return
+        chosen = dialog.kind.currentData()
+        width = None
+        if chosen in self.export_widths:
+            width = self.export_widths[chosen] = dialog.width.value()
+        try:
+            self.export_to(dialog.path(), width)
+        except (ParamError, OSError) as error:
+            QtWidgets.QMessageBox.warning(self, "Export failed", str(error))
+
+    # -- closing ---------------------------------------------------------------------------
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        self.playback.pause()
+        self.jobs.shutdown()
+        super().closeEvent(event)
+
+
+class ExportDialog(QtWidgets.QDialog):
+    """Choose what to export, the pixel width of images, and the file."""
+
+    def __init__(self, parent: QtWidgets.QWidget, suffix: str, widths: dict[str, int], stem: str) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        form = QtWidgets.QFormLayout(self)
+        self.kind = QtWidgets.QComboBox()
+        for key, label in EXPORT_FILTERS.items():
+            self.kind.addItem(label, key)
+        self.kind.setCurrentIndex(list(EXPORT_FILTERS).index(suffix))
+        form.addRow("Export", self.kind)
+        self.width = QtWidgets.QSpinBox()
+        self.width.setRange(200, 8000)
+        self.width.setSingleStep(160)
+        self._widths = widths
+        self.width.setSuffix(" px")
+        self.width.setToolTip("Pixel width of the PNG (or GIF) image; the height keeps the plot's aspect.")
+        form.addRow("Width", self.width)
+        row = QtWidgets.QHBoxLayout()
+        self.file = QtWidgets.QLineEdit(str(Path.cwd() / f"{stem}{suffix}"))
+        browse = QtWidgets.QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row.addWidget(self.file, 1)
+        row.addWidget(browse)
+        form.addRow("File", row)
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Save
+                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self._kind_changed()
+
+    def _kind_changed(self) -> None:
+        suffix = self.kind.currentData()
+        self.width.setEnabled(suffix in self._widths)
+        if suffix in self._widths:
+            self.width.setValue(self._widths[suffix])
+        self.file.setText(str(Path(self.file.text()).with_suffix(suffix)))
+
+    def _browse(self) -> None:
+        suffix = self.kind.currentData()
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export", self.file.text(), EXPORT_FILTERS[suffix])
+        if path:
+            self.file.setText(str(Path(path).with_suffix(suffix)))
+
+    def path(self) -> Path:
+        return Path(self.file.text())

@@ -1,0 +1,256 @@
+"""The parameter panel, generated from a scene's PARAMS: never a hand-wired slider."""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+from PySide6 import QtCore, QtWidgets
+
+from explorer.params import Bool, Choice, Float, Int, Param
+from explorer.scene import Scene
+
+SLIDER_STEPS = 1000
+
+
+def tooltip(param: Param) -> str:
+    when = "Applies at the next step." if param.live else "Changing it starts a new run."
+    return f"<b>{param.title}</b> (<code>{param.name}</code>)<br>{param.help}<br><i>{param.allowed()}. {when}</i>"
+
+
+def _decimals(param: Float) -> int:
+    if param.log:
+        return max(param.decimals, int(math.ceil(-math.log10(param.minimum))) + 2)
+    return param.decimals
+
+
+class Control(QtCore.QObject):
+    """One parameter's widgets; emits ``changed(name, value)`` on user edits only."""
+
+    changed = QtCore.Signal(str, object)
+
+    def __init__(self, param: Param, parent: QtWidgets.QWidget) -> None:
+        super().__init__(parent)
+        self.param = param
+        self.widget = QtWidgets.QWidget(parent)
+        self.widget.setObjectName(f"control-{param.name}")
+        layout = QtWidgets.QHBoxLayout(self.widget)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.slider: QtWidgets.QSlider | None = None
+        self.editor: QtWidgets.QWidget
+        # A small integer range maps slider positions to values one to one.
+        self._direct = isinstance(param, Int) and not param.log and param.maximum - param.minimum <= SLIDER_STEPS
+        if isinstance(param, (Float, Int)):
+            self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+            self.slider.setObjectName(f"slider-{param.name}")
+            if self._direct:
+                self.slider.setRange(param.minimum, param.maximum)
+            else:
+                self.slider.setRange(0, SLIDER_STEPS)
+            self.slider.valueChanged.connect(self._slider_moved)
+            layout.addWidget(self.slider, 3)
+            if isinstance(param, Float):
+                spin = QtWidgets.QDoubleSpinBox()
+                spin.setDecimals(_decimals(param))
+                spin.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+            else:
+                spin = QtWidgets.QSpinBox()
+            spin.setRange(param.minimum, param.maximum)
+            spin.setKeyboardTracking(False)
+            spin.setMinimumWidth(72)
+            spin.valueChanged.connect(self._typed)
+            self.editor = spin
+            layout.addWidget(spin, 1)
+        elif isinstance(param, Choice):
+            combo = QtWidgets.QComboBox()
+            for value in param.choices:
+                combo.addItem(param.display(value), value)
+            combo.currentIndexChanged.connect(lambda index: self._emit(combo.itemData(index)))
+            self.editor = combo
+            layout.addWidget(combo)
+        elif isinstance(param, Bool):
+            box = QtWidgets.QCheckBox(param.title)
+            box.toggled.connect(lambda checked: self._emit(bool(checked)))
+            self.editor = box
+            layout.addWidget(box)
+        else:  # pragma: no cover - a new Param kind needs a control here
+            raise TypeError(f"no control for {type(param).__name__}")
+        self.editor.setObjectName(f"editor-{param.name}")
+        for widget in (self.widget, self.editor, self.slider):
+            if widget is not None:
+                widget.setToolTip(tooltip(param))
+        self._value: Any = None
+        self.set_value(param.default)
+
+    # Slider position <-> value
+    def _value_from_slider(self, position: int) -> Any:
+        param = self.param
+        if self._direct:
+            return int(position)
+        unit = position / SLIDER_STEPS
+        if isinstance(param, Int):
+            if param.log and param.minimum > 0:
+                value = math.exp(math.log(param.minimum) + unit * (math.log(param.maximum) - math.log(param.minimum)))
+            else:
+                value = param.minimum + unit * (param.maximum - param.minimum)
+            return int(round(min(param.maximum, max(param.minimum, value))))
+        value = param.from_unit(unit)
+        # Round to what the read-out shows, so the slider never yields unreadable values.
+        return float(min(param.maximum, max(param.minimum, round(value, _decimals(param)))))
+
+    def _slider_from_value(self, value: Any) -> int:
+        param = self.param
+        if self._direct:
+            return int(value)
+        if isinstance(param, Int):
+            if param.log and param.minimum > 0:
+                unit = (math.log(value) - math.log(param.minimum)) / (math.log(param.maximum) - math.log(param.minimum))
+            else:
+                unit = (value - param.minimum) / (param.maximum - param.minimum)
+        else:
+            unit = param.to_unit(value)
+        return int(round(unit * SLIDER_STEPS))
+
+    def _slider_moved(self, position: int) -> None:
+        value = self._value_from_slider(position)
+        self._show(value, slider=False)
+        self._emit(value)
+
+    def _typed(self, value: Any) -> None:
+        value = int(value) if isinstance(self.param, Int) else float(value)
+        self._show(value, editor=False)
+        self._emit(value)
+
+    def _emit(self, value: Any) -> None:
+        if value != self._value:
+            self._value = value
+            self.changed.emit(self.param.name, value)
+
+    def _show(self, value: Any, slider: bool = True, editor: bool = True) -> None:
+        if slider and self.slider is not None:
+            with QtCore.QSignalBlocker(self.slider):
+                self.slider.setValue(self._slider_from_value(value))
+        if editor:
+            with QtCore.QSignalBlocker(self.editor):
+                if isinstance(self.editor, QtWidgets.QComboBox):
+                    self.editor.setCurrentIndex(self.editor.findData(value))
+                elif isinstance(self.editor, QtWidgets.QCheckBox):
+                    self.editor.setChecked(bool(value))
+                else:
+                    self.editor.setValue(value)
+
+    @property
+    def value(self) -> Any:
+        return self._value
+
+    def set_value(self, value: Any) -> None:
+        """Show a value set by the program (no ``changed`` signal)."""
+        self._value = value
+        self._show(value)
+
+
+class ParamPanel(QtWidgets.QScrollArea):
+    """Presets, explainer, one control per parameter, and the seed."""
+
+    #: name, value (user edits)
+    changed = QtCore.Signal(str, object)
+    #: preset name
+    presetChosen = QtCore.Signal(str)
+    seedChanged = QtCore.Signal(int)
+
+    def __init__(self, scene: Scene, values: Mapping[str, Any], seed: int,
+                 parent: QtWidgets.QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.scene = scene
+        self.setWidgetResizable(True)
+        self.setMinimumWidth(300)
+        body = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(body)
+        layout.setContentsMargins(10, 10, 10, 10)
+
+        title = QtWidgets.QLabel(f"<h3 style='margin:0'>{scene.title}</h3>")
+        layout.addWidget(title)
+        if scene.explainer:
+            explainer = QtWidgets.QLabel(scene.explainer)
+            explainer.setObjectName("explainer")
+            explainer.setWordWrap(True)
+            explainer.setStyleSheet("color: #444;")
+            layout.addWidget(explainer)
+
+        self.presets = QtWidgets.QComboBox()
+        self.presets.setObjectName("presets")
+        self.presets.addItem("Presets…", None)
+        for preset in scene.presets:
+            self.presets.addItem(preset.name, preset.name)
+            self.presets.setItemData(self.presets.count() - 1, preset.description,
+                                     QtCore.Qt.ItemDataRole.ToolTipRole)
+        self.presets.setToolTip("Load a set of parameter values that shows one lesson.")
+        self.presets.activated.connect(self._preset_activated)
+        self.presets.setVisible(bool(scene.presets))
+        layout.addWidget(self.presets)
+        self.preset_note = QtWidgets.QLabel()
+        self.preset_note.setWordWrap(True)
+        self.preset_note.setStyleSheet("color: #0072B2;")
+        self.preset_note.hide()
+        layout.addWidget(self.preset_note)
+
+        self.controls: dict[str, Control] = {}
+        groups: dict[str, QtWidgets.QFormLayout] = {}
+        for param in scene.params:
+            form = groups.get(param.group)
+            if form is None:
+                box = QtWidgets.QGroupBox(param.group) if param.group else QtWidgets.QWidget()
+                form = QtWidgets.QFormLayout(box)
+                form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+                if not param.group:
+                    form.setContentsMargins(0, 0, 0, 0)
+                groups[param.group] = form
+                layout.addWidget(box)
+            control = Control(param, body)
+            control.changed.connect(self.changed)
+            self.controls[param.name] = control
+            if isinstance(param, Bool):
+                form.addRow(control.widget)
+            else:
+                label = QtWidgets.QLabel(param.title)
+                label.setToolTip(tooltip(param))
+                form.addRow(label, control.widget)
+
+        seed_row = QtWidgets.QHBoxLayout()
+        seed_row.addWidget(QtWidgets.QLabel("Seed"))
+        self.seed = QtWidgets.QSpinBox()
+        self.seed.setObjectName("seed")
+        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setKeyboardTracking(False)
+        self.seed.setToolTip("Random seed of the run: the same seed and parameters give the same run.")
+        self.seed.setValue(seed)
+        self.seed.valueChanged.connect(self.seedChanged)
+        seed_row.addWidget(self.seed, 1)
+        reseed = QtWidgets.QPushButton("New seed")
+        reseed.setToolTip("Draw a new random seed and start a new run.")
+        reseed.clicked.connect(self._new_seed)
+        seed_row.addWidget(reseed)
+        layout.addLayout(seed_row)
+        layout.addStretch(1)
+        self.setWidget(body)
+        self.set_values(values)
+
+    def _preset_activated(self, index: int) -> None:
+        name = self.presets.itemData(index)
+        if name:
+            preset = self.scene.preset(name)
+            self.preset_note.setText(preset.description)
+            self.preset_note.setVisible(bool(preset.description))
+            self.presetChosen.emit(name)
+
+    def _new_seed(self) -> None:
+        import random
+        self.seed.setValue(random.randrange(0, 2**31 - 1))
+
+    def set_values(self, values: Mapping[str, Any]) -> None:
+        for name, value in values.items():
+            if name in self.controls and self.controls[name].value != value:
+                self.controls[name].set_value(value)
+
+    def set_seed(self, seed: int) -> None:
+        with QtCore.QSignalBlocker(self.seed):
+            self.seed.setValue(seed)
