@@ -1,0 +1,218 @@
+"""Cost surfaces for the gradient-descent scene: f, analytic gradient, domain and minima.
+
+Pure NumPy. Every function takes ``x`` and ``y`` as scalars or equal-shaped arrays, so the
+same code evaluates one optimiser position or a 300×300 plotting grid.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+# Names and display labels of the surfaces, in menu order.
+SURFACES: tuple[str, ...] = ("bowl", "rosenbrock", "himmelblau", "saddle", "local_minimum", "mse")
+SURFACE_LABELS: tuple[str, ...] = (
+    "Quadratic bowl",
+    "Rosenbrock",
+    "Himmelblau (four minima)",
+    "Saddle point",
+    "Local and global minimum",
+    "Line fit (mean squared error)",
+)
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A 2-D cost function with everything the scene needs to draw and judge it."""
+
+    name: str
+    label: str
+    f: Callable[[Array, Array], Array]
+    gradient: Callable[[Array, Array], tuple[Array, Array]]
+    #: Plot domain (x_min, x_max, y_min, y_max).
+    domain: tuple[float, float, float, float]
+    #: Minima as (x, y) pairs; the global one(s) have value ``f_min``.
+    minima: tuple[tuple[float, float], ...]
+    #: Saddle points worth marking (may be empty).
+    saddles: tuple[tuple[float, float], ...] = ()
+    #: Colour by log(f - f*) because the values span many orders of magnitude.
+    log_color: bool = False
+    #: Axis labels (the MSE surface is over the line's parameters).
+    axis_labels: tuple[str, str] = ("x", "y")
+    #: The line-fit data set (MSE surface only).
+    data_x: Array | None = field(default=None, compare=False)
+    data_y: Array | None = field(default=None, compare=False)
+
+    @property
+    def f_min(self) -> float:
+        """The global minimum value f*."""
+        return min(float(self.f(np.float64(mx), np.float64(my))) for mx, my in self.minima)
+
+    @property
+    def span(self) -> float:
+        x0, x1, y0, y1 = self.domain
+        return max(x1 - x0, y1 - y0)
+
+    def in_bounds(self, x: float, y: float, factor: float = 10.0) -> bool:
+        """True unless (x, y) lies more than ``factor`` domain sizes away from the domain's centre."""
+        x0, x1, y0, y1 = self.domain
+        return (abs(x - 0.5 * (x0 + x1)) <= factor * (x1 - x0)
+                and abs(y - 0.5 * (y0 + y1)) <= factor * (y1 - y0))
+
+    def hessian(self, x: float, y: float, h: float = 1e-5) -> Array:
+        """Hessian by central differences of the analytic gradient (symmetrised)."""
+        gxp = np.array(self.gradient(np.float64(x + h), np.float64(y)))
+        gxm = np.array(self.gradient(np.float64(x - h), np.float64(y)))
+        gyp = np.array(self.gradient(np.float64(x), np.float64(y + h)))
+        gym = np.array(self.gradient(np.float64(x), np.float64(y - h)))
+        hess = np.column_stack([(gxp - gxm) / (2 * h), (gyp - gym) / (2 * h)])
+        return 0.5 * (hess + hess.T)
+
+
+# -- the surfaces ------------------------------------------------------------------------------
+
+def bowl(condition_number: float = 10.0, angle_degrees: float = 30.0) -> Surface:
+    """f = ½(u² + κ v²) in coordinates rotated by ``angle_degrees``: a ravine when κ is large."""
+    kappa = float(condition_number)
+    c, s = math.cos(math.radians(angle_degrees)), math.sin(math.radians(angle_degrees))
+
+    def f(x, y):
+        u = c * x + s * y
+        v = -s * x + c * y
+        return 0.5 * (u * u + kappa * v * v)
+
+    def gradient(x, y):
+        u = c * x + s * y
+        v = -s * x + c * y
+        # ∇f = Rᵀ (u, κ v)
+        return c * u - s * kappa * v, s * u + c * kappa * v
+
+    return Surface("bowl", "Quadratic bowl", f, gradient, (-2.5, 2.5, -2.5, 2.5), ((0.0, 0.0),),
+                   log_color=kappa >= 10.0)
+
+
+def rosenbrock() -> Surface:
+    def f(x, y):
+        return (1 - x) ** 2 + 100 * (y - x * x) ** 2
+
+    def gradient(x, y):
+        return -2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)
+
+    return Surface("rosenbrock", "Rosenbrock", f, gradient, (-2.0, 2.0, -1.0, 3.0), ((1.0, 1.0),),
+                   log_color=True)
+
+
+def _refine(gradient, hessian_of, point, iterations: int = 50) -> tuple[float, float]:
+    """Newton's method on ∇f = 0 from a nearby point (used to pin minima down at build time)."""
+    p = np.array(point, dtype=float)
+    for _ in range(iterations):
+        g = np.array(gradient(p[0], p[1]))
+        step = np.linalg.solve(hessian_of(p[0], p[1]), g)
+        p = p - step
+        if np.linalg.norm(step) < 1e-15:
+            break
+    return float(p[0]), float(p[1])
+
+
+def himmelblau() -> Surface:
+    def f(x, y):
+        return (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
+
+    def gradient(x, y):
+        a = x * x + y - 11
+        b = x + y * y - 7
+        return 4 * x * a + 2 * b, 2 * a + 4 * y * b
+
+    def hessian(x, y):
+        return np.array([[12 * x * x + 4 * y - 42, 4 * x + 4 * y],
+                         [4 * x + 4 * y, 12 * y * y + 4 * x - 26]])
+
+    guesses = ((3.0, 2.0), (-2.8, 3.1), (-3.8, -3.3), (3.6, -1.8))
+    minima = tuple(_refine(gradient, hessian, g) for g in guesses)
+    return Surface("himmelblau", "Himmelblau", f, gradient, (-5.0, 5.0, -5.0, 5.0), minima,
+                   log_color=True)
+
+
+def saddle() -> Surface:
+    """f = x² + y⁴/4 − y²: a saddle at the origin, minima at (0, ±√2) with f* = −1."""
+    def f(x, y):
+        return x * x + 0.25 * y ** 4 - y * y
+
+    def gradient(x, y):
+        return 2 * x, y ** 3 - 2 * y
+
+    root2 = math.sqrt(2.0)
+    return Surface("saddle", "Saddle point", f, gradient, (-2.5, 2.5, -2.5, 2.5),
+                   ((0.0, root2), (0.0, -root2)), saddles=((0.0, 0.0),), log_color=True)
+
+
+# Tilted double well: f = (x² − 1)² + TILT·x + y²; the tilt makes the left well the global one.
+TILT = 0.5
+
+
+def local_minimum() -> Surface:
+    def f(x, y):
+        return (x * x - 1) ** 2 + TILT * x + y * y
+
+    def gradient(x, y):
+        return 4 * x * (x * x - 1) + TILT, 2 * y
+
+    # Stationary points in x: roots of 4x³ − 4x + TILT.
+    roots = np.sort(np.roots([4.0, 0.0, -4.0, TILT]).real)
+    left, middle, right = (float(r) for r in roots)
+    return Surface("local_minimum", "Local and global minimum", f, gradient, (-2.0, 2.0, -2.0, 2.0),
+                   ((left, 0.0), (right, 0.0)), saddles=((middle, 0.0),), log_color=True)
+
+
+def line_data(seed: int, count: int = 12) -> tuple[Array, Array]:
+    """A small noisy straight-line data set, reproducible from ``seed``."""
+    rng = np.random.default_rng(seed)
+    x = np.sort(rng.uniform(0.0, 4.0, count))
+    intercept = rng.uniform(0.5, 1.5)
+    slope = rng.uniform(0.4, 1.0)
+    y = intercept + slope * x + rng.normal(0.0, 0.35, count)
+    return x, y
+
+
+def mse(data_x: Array, data_y: Array) -> Surface:
+    """J(θ0, θ1) = 1/(2m) Σ (θ0 + θ1 x − y)², written through the data's moments (cheap on grids)."""
+    data_x = np.asarray(data_x, dtype=float)
+    data_y = np.asarray(data_y, dtype=float)
+    m = len(data_x)
+    sx, sy = data_x.mean(), data_y.mean()
+    sxx, sxy, syy = (data_x * data_x).mean(), (data_x * data_y).mean(), (data_y * data_y).mean()
+
+    def f(t0, t1):
+        # ½ mean((t0 + t1 x − y)²) expanded, so a grid costs O(grid) rather than O(grid × m).
+        return 0.5 * (t0 * t0 + 2 * t0 * t1 * sx + t1 * t1 * sxx - 2 * t0 * sy - 2 * t1 * sxy + syy)
+
+    def gradient(t0, t1):
+        return t0 + t1 * sx - sy, t0 * sx + t1 * sxx - sxy
+
+    design = np.column_stack([np.ones(m), data_x])
+    solution, *_ = np.linalg.lstsq(design, data_y, rcond=None)
+    minimum = (float(solution[0]), float(solution[1]))
+    return Surface("mse", "Line fit (MSE)", f, gradient, (-3.0, 5.0, -2.0, 3.0), (minimum,),
+                   log_color=True, axis_labels=("θ0 (intercept)", "θ1 (slope)"),
+                   data_x=data_x, data_y=data_y)
+
+
+def make_surface(name: str, condition_number: float = 10.0, seed: int = 0) -> Surface:
+    """Build the surface called ``name`` (``seed`` only matters for the MSE data set)."""
+    if name == "bowl":
+        return bowl(condition_number)
+    if name == "rosenbrock":
+        return rosenbrock()
+    if name == "himmelblau":
+        return himmelblau()
+    if name == "saddle":
+        return saddle()
+    if name == "local_minimum":
+        return local_minimum()
+    if name == "mse":
+        return mse(*line_data(seed))
+    raise ValueError(f"unknown surface {name!r}; allowed: {', '.join(SURFACES)}")

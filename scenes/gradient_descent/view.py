@@ -1,0 +1,413 @@
+"""pyqtgraph view of the gradient-descent race: surface + trails, loss gap, and the line fit."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import contourpy
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtWidgets
+
+from explorer.params import Float, find
+from explorer.scene import Frame, Scene
+from explorer.ui import theme
+from explorer.ui.view import SceneView
+
+from .optimizers import LABELS, OPTIMIZERS
+from .sim import PARAMS, enabled
+from .surfaces import Surface, make_surface
+
+GRID = 300
+FIELD_GRID = 19
+CONTOUR_LEVELS = 14
+COLORMAP = "viridis"
+#: How much of the colour map's strength is kept (the rest is white) so trails stand out.
+COLOR_STRENGTH = 0.62
+#: Okabe–Ito colours (theme.SERIES) per optimiser, skipping sky blue (too close to blue) and
+#: yellow (invisible on the map).
+SERIES_INDEX = {"gd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3, "rmsprop": 4, "adam": 7}
+CONTOUR_PEN = (35, 35, 35, 70)
+FIELD_PEN = (255, 255, 255, 150)
+
+
+@dataclass(frozen=True)
+class PreparedSurface:
+    """Everything heavy the surface plot needs, computed off the UI thread."""
+
+    title: str
+    axis_labels: tuple[str, str]
+    domain: tuple[float, float, float, float]
+    image: np.ndarray            # (GRID, GRID, 4) uint8, row-major (row = y)
+    contour: np.ndarray          # (k, 2) with NaN rows between lines
+    field: np.ndarray            # (k, 2) with NaN rows between arrows
+    minima: np.ndarray           # (m, 2)
+    global_minima: np.ndarray    # (g, 2) the ones with f = f*
+    saddles: np.ndarray          # (s, 2)
+    gradient_scale: float        # a typical gradient norm on the domain
+    aspect: float = 1.0          # y units per x unit on screen; 1 = true geometry (locked)
+    data_x: np.ndarray | None = None
+    data_y: np.ndarray | None = None
+    fit: tuple[float, float] | None = None   # least-squares (θ0, θ1) of the MSE data
+
+
+def _arrow_segments(starts: np.ndarray, vectors: np.ndarray, head: float = 0.3,
+                    angle: float = 0.45, aspect: float = 1.0) -> np.ndarray:
+    """Shaft and two head strokes per arrow, as one (7k, 2) polyline with NaN breaks.
+
+    ``aspect`` = y units per x unit on screen, so heads look right on unequal axes.
+    """
+    tips = starts + vectors
+    vectors = vectors / np.array([1.0, aspect])
+    cos_a, sin_a = math.cos(angle), math.sin(angle)
+    back = -vectors * head
+    left = np.column_stack([cos_a * back[:, 0] - sin_a * back[:, 1], sin_a * back[:, 0] + cos_a * back[:, 1]])
+    right = np.column_stack([cos_a * back[:, 0] + sin_a * back[:, 1], -sin_a * back[:, 0] + cos_a * back[:, 1]])
+    left[:, 1] *= aspect
+    right[:, 1] *= aspect
+    nan = np.full_like(starts, np.nan)
+    # shaft, break, left barb, tip, right barb, break
+    parts = np.stack([starts, tips, nan, tips + left, tips, tips + right, nan], axis=1)
+    return parts.reshape(-1, 2)
+
+
+def prepare_surface(surface: Surface) -> PreparedSurface:
+    """Colour image, contour lines, gradient field and markers of ``surface`` (pure NumPy)."""
+    x0, x1, y0, y1 = surface.domain
+    xs = np.linspace(x0, x1, GRID)
+    ys = np.linspace(y0, y1, GRID)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    f_star = surface.f_min
+    with np.errstate(all="ignore"):
+        gap = np.maximum(surface.f(grid_x, grid_y) - f_star, 0.0)
+    top = float(np.nanmax(gap)) if np.isfinite(gap).any() else 1.0
+    if surface.log_color:
+        values = np.log10(gap + max(top, 1e-12) * 1e-6)
+    else:
+        values = gap
+    low, high = float(np.nanpercentile(values, 0.5)), float(np.nanpercentile(values, 99.5))
+    if not high > low:
+        high = low + 1.0
+    rgba = theme.colorize(values, COLORMAP, low, high)
+    # Wash the map towards white so coloured trails stay readable on top of it.
+    rgb = rgba[..., :3].astype(np.float32)
+    rgba[..., :3] = (255.0 - (255.0 - rgb) * COLOR_STRENGTH).astype(np.uint8)
+    rgba[..., 3] = 255
+
+    levels = np.linspace(low, high, CONTOUR_LEVELS + 2)[1:-1]
+    generator = contourpy.contour_generator(xs, ys, values.astype(np.float64), line_type="ChunkCombinedNan")
+    pieces = []
+    for lines in generator.multi_lines(levels):
+        for chunk in lines[0]:
+            if chunk is not None and len(chunk):
+                pieces.append(chunk)
+                pieces.append(np.full((1, 2), np.nan))
+    contour = np.concatenate(pieces) if pieces else np.full((1, 2), np.nan)
+
+    fx = np.linspace(x0, x1, FIELD_GRID + 2)[1:-1]
+    fy = np.linspace(y0, y1, FIELD_GRID + 2)[1:-1]
+    px, py = (a.ravel() for a in np.meshgrid(fx, fy))
+    with np.errstate(all="ignore"):
+        gx, gy = surface.gradient(px, py)
+    gx, gy = np.broadcast_to(gx, px.shape), np.broadcast_to(gy, px.shape)
+    norm = np.hypot(gx, gy)
+    keep = norm > 1e-12
+    length = 0.36 * (x1 - x0) / (FIELD_GRID + 1)
+    aspect = 1.0 if surface.name != "mse" else (y1 - y0) / (x1 - x0)
+    # Unit directions in screen proportions (x and y scaled to the domain when the axes differ).
+    ux, uy = -gx[keep], -gy[keep] / aspect
+    unit = np.hypot(ux, uy)
+    directions = np.column_stack([ux / unit, uy / unit * aspect]) * length
+    starts = np.column_stack([px[keep], py[keep]]) - 0.5 * directions
+    field = (_arrow_segments(starts, directions, aspect=aspect) if len(starts)
+             else np.full((1, 2), np.nan))
+    with np.errstate(all="ignore"):
+        scale = float(np.nanmedian(norm)) if np.isfinite(norm).any() else 1.0
+
+    minima = np.array(surface.minima, dtype=float).reshape(-1, 2)
+    with np.errstate(all="ignore"):
+        values_at = np.array([surface.f(np.float64(mx), np.float64(my)) for mx, my in minima])
+    global_minima = minima[values_at <= f_star + 1e-9]
+    fit = surface.minima[0] if surface.name == "mse" else None
+    return PreparedSurface(
+        title=surface.label, axis_labels=surface.axis_labels, domain=surface.domain, image=rgba,
+        contour=contour, field=field, minima=minima, global_minima=global_minima,
+        saddles=np.array(surface.saddles, dtype=float).reshape(-1, 2),
+        gradient_scale=scale if scale > 0 else 1.0, aspect=aspect,
+        data_x=surface.data_x, data_y=surface.data_y, fit=fit)
+
+
+class GradientDescentView(SceneView):
+    """Surface with trails (left), loss gap per step (right), line fit (right, MSE only)."""
+
+    def __init__(self, scene: Scene, params: Mapping[str, Any]) -> None:
+        super().__init__(scene, params)
+        self._prepared: PreparedSurface | None = None
+        self._show_data_plot: bool | None = None
+        self._labels: dict[str, str] = {}
+        self._surface_name = ""
+        layout = self.widget.ci
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        # -- surface ------------------------------------------------------------------------
+        surface = pg.PlotItem()
+        surface.setMenuEnabled(False)
+        surface.hideButtons()
+        surface.getViewBox().setAspectLocked(True)
+        surface.showGrid(False, False)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-20)
+        surface.addItem(self.image)
+        self.contour = pg.PlotDataItem(pen=pg.mkPen(CONTOUR_PEN, width=1), connect="finite",
+                                       antialias=True)
+        self.contour.setZValue(-10)
+        surface.addItem(self.contour)
+        self.field = pg.PlotDataItem(pen=pg.mkPen(FIELD_PEN, width=1), connect="finite")
+        self.field.setZValue(-5)
+        surface.addItem(self.field)
+        self.saddle_marker = pg.ScatterPlotItem(symbol="x", size=11, pen=pg.mkPen(theme.FOREGROUND, width=2),
+                                                brush=None)
+        self.minima_marker = pg.ScatterPlotItem(symbol="star", size=19, pen=pg.mkPen(theme.FOREGROUND, width=1),
+                                                brush=pg.mkBrush("#ffffff"))
+        self.global_marker = pg.ScatterPlotItem(symbol="star", size=21, pen=pg.mkPen(theme.FOREGROUND, width=1),
+                                                brush=pg.mkBrush("#FFD700"))
+        self.start_marker = pg.ScatterPlotItem(symbol="o", size=12, pen=pg.mkPen(theme.FOREGROUND, width=2),
+                                               brush=pg.mkBrush(255, 255, 255, 200))
+        for item in (self.saddle_marker, self.minima_marker, self.global_marker, self.start_marker):
+            # Above the trails, below the optimisers' current points.
+            item.setZValue(25)
+            surface.addItem(item)
+        self.plots["surface"] = surface
+
+        # -- loss ---------------------------------------------------------------------------
+        loss = pg.PlotItem()
+        loss.setMenuEnabled(False)
+        loss.hideButtons()
+        loss.setLogMode(x=False, y=True)
+        loss.showGrid(x=True, y=True, alpha=0.25)
+        loss.setLabel("left", "f(θ) − f*  (log scale)")
+        loss.setLabel("bottom", "step")
+        loss.getAxis("left").setWidth(72)
+        loss.setTitle("Distance from the best value")
+        # The legend has its own cell above the loss plot, so it never hides a curve.
+        self.legend = pg.LegendItem(offset=None, brush=None, pen=None,
+                                    labelTextColor=theme.FOREGROUND, verSpacing=-6)
+        self.legend.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.plots["loss"] = loss
+
+        # -- data (MSE only) ----------------------------------------------------------------
+        data = pg.PlotItem()
+        data.setMenuEnabled(False)
+        data.hideButtons()
+        data.showGrid(x=True, y=True, alpha=0.25)
+        data.setLabel("bottom", "x")
+        data.setLabel("left", "y")
+        data.setTitle("Data and each optimiser's line θ0 + θ1·x")
+        self.fit_line = pg.PlotDataItem(pen=pg.mkPen(theme.FOREGROUND, width=1, style=QtCore.Qt.PenStyle.DashLine))
+        data.addItem(self.fit_line)
+        self.points = pg.ScatterPlotItem(symbol="o", size=8, pen=pg.mkPen(theme.FOREGROUND, width=1),
+                                         brush=pg.mkBrush(60, 60, 60, 160))
+        self.points.setZValue(10)
+        data.addItem(self.points)
+        self.plots["data"] = data
+
+        # -- one set of items per optimiser ---------------------------------------------------
+        self.trails: dict[str, pg.PlotDataItem] = {}
+        self.current: dict[str, pg.ScatterPlotItem] = {}
+        self.arrows: dict[str, pg.PlotDataItem] = {}
+        self.losses: dict[str, pg.PlotDataItem] = {}
+        self.lines: dict[str, pg.PlotDataItem] = {}
+        self.notes: dict[str, pg.TextItem] = {}
+        for index, name in enumerate(OPTIMIZERS):
+            color = theme.series_color(SERIES_INDEX[name])
+            trail = pg.PlotDataItem(pen=pg.mkPen(color, width=2), name=LABELS[name])
+            trail.setZValue(10 + index)
+            surface.addItem(trail)
+            arrow = pg.PlotDataItem(pen=pg.mkPen(color, width=2), connect="finite")
+            arrow.setZValue(20 + index)
+            surface.addItem(arrow)
+            point = pg.ScatterPlotItem(symbol="o", size=12, pen=pg.mkPen("#ffffff", width=1.5),
+                                       brush=pg.mkBrush(color))
+            point.setZValue(30 + index)
+            surface.addItem(point)
+            note = pg.TextItem("", color=theme.DIVERGED, anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 210),
+                               border=pg.mkPen(theme.DIVERGED))
+            note.setZValue(40 + index)
+            surface.addItem(note)
+            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=2), name=LABELS[name])
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            loss.addItem(curve)
+            line = pg.PlotDataItem(pen=pg.mkPen(color, width=2))
+            data.addItem(line)
+            self.trails[name], self.arrows[name], self.current[name] = trail, arrow, point
+            self.notes[name], self.losses[name], self.lines[name] = note, curve, line
+            for item in (trail, arrow, point, note, curve, line):
+                item.setVisible(False)
+
+        layout.addItem(surface, row=0, col=0, rowspan=3)
+        layout.addItem(self.legend, row=0, col=1)
+        layout.layout.setColumnStretchFactor(0, 3)
+        layout.layout.setColumnStretchFactor(1, 2)
+        layout.layout.setRowStretchFactor(0, 0)
+        layout.layout.setRowStretchFactor(1, 3)
+        layout.layout.setRowStretchFactor(2, 2)
+        self.widget.scene().sigMouseClicked.connect(self._on_click)
+        self.set_params(params)
+
+    # -- preparing the surface --------------------------------------------------------------
+    @staticmethod
+    def prepare(params: Mapping[str, Any], seed: int) -> PreparedSurface:
+        """Heavy pure-NumPy work: colour image, contours, field (``seed`` picks the MSE data)."""
+        surface = make_surface(params["surface"], params.get("condition_number", 10.0), seed)
+        return prepare_surface(surface)
+
+    def prepare_key(self, params: Mapping[str, Any], seed: int) -> Any:
+        # The condition number only shapes the bowl; the seed only draws the line-fit data.
+        surface = params.get("surface")
+        condition = params.get("condition_number") if surface == "bowl" else None
+        return (surface, condition, seed if surface == "mse" else None)
+
+    def apply_prepared(self, data: PreparedSurface) -> None:
+        self._prepared = data
+        x0, x1, y0, y1 = data.domain
+        self.image.setImage(data.image, autoLevels=False, levels=None)
+        self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.contour.setData(data.contour[:, 0], data.contour[:, 1], connect="finite")
+        self.field.setData(data.field[:, 0], data.field[:, 1], connect="finite")
+        self.minima_marker.setData(pos=data.minima)
+        self.global_marker.setData(pos=data.global_minima)
+        self.saddle_marker.setData(pos=data.saddles)
+        surface = self.plots["surface"]
+        surface.setTitle(data.title)
+        surface.getViewBox().setAspectLocked(data.aspect == 1.0)
+        surface.setLabel("bottom", data.axis_labels[0])
+        surface.setLabel("left", data.axis_labels[1])
+        surface.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        if data.data_x is not None:
+            self.points.setData(data.data_x, data.data_y)
+            span = np.array([min(0.0, data.data_x.min()), data.data_x.max() * 1.05])
+            self.fit_line.setData(span, data.fit[0] + data.fit[1] * span)
+            self._line_x = span
+            plot = self.plots["data"]
+            low = min(data.data_y.min(), 0.0)
+            high = data.data_y.max()
+            plot.getViewBox().setRange(xRange=tuple(span), yRange=(low - 0.5, high + 0.8), padding=0.02)
+
+    # -- parameters -------------------------------------------------------------------------
+    def set_params(self, params: Mapping[str, Any]) -> None:
+        super().set_params(params)
+        names = enabled(self.params)
+        self.legend.clear()
+        for name in OPTIMIZERS:
+            on = name in names
+            for item in (self.trails[name], self.arrows[name], self.current[name], self.losses[name]):
+                item.setVisible(on)
+            self.lines[name].setVisible(on)
+            if not on:
+                self.notes[name].setVisible(False)
+        for name in names:
+            self.legend.addItem(self.losses[name], LABELS[name])
+        # A fixed-height cell: as tall as its entries, never stretched by the layout.
+        self.legend.setFixedHeight(max(24, 8 + 20 * len(names)))
+        self._labels = {}
+        self.field.setVisible(bool(self.params.get("show_field")))
+        self.start_marker.setData(pos=[(self.params["start_x"], self.params["start_y"])])
+        self._arrange(self.params.get("surface") == "mse")
+
+    def _arrange(self, show_data: bool) -> None:
+        """Loss plot on the right; for the line fit, the data plot below it."""
+        if show_data == self._show_data_plot:
+            return
+        layout = self.widget.ci
+        loss, data = self.plots["loss"], self.plots["data"]
+        for plot in (loss, data):
+            if plot in layout.items:
+                layout.removeItem(plot)
+        if show_data:
+            layout.addItem(loss, row=1, col=1)
+            layout.addItem(data, row=2, col=1)
+        else:
+            layout.addItem(loss, row=1, col=1, rowspan=2)
+        data.setVisible(show_data)
+        self._show_data_plot = show_data
+
+    # -- frames -----------------------------------------------------------------------------
+    def show(self, frame: Frame) -> None:
+        data = frame.data
+        domain = self._prepared.domain if self._prepared is not None else (-2.5, 2.5, -2.5, 2.5)
+        x0, x1, y0, y1 = domain
+        span = max(x1 - x0, y1 - y0)
+        scale = self._prepared.gradient_scale if self._prepared is not None else 1.0
+        aspect = self._prepared.aspect if self._prepared is not None else 1.0
+        for name in OPTIMIZERS:
+            key = f"{name}.trail"
+            if key not in data:
+                continue
+            trail = data[key]
+            self.trails[name].setData(trail[:, 0], trail[:, 1], skipFiniteCheck=True)
+            steps = np.arange(len(data[f"{name}.loss"]))
+            self.losses[name].setData(steps, data[f"{name}.loss"])
+            position = data[f"{name}.position"]
+            self.current[name].setData(pos=position.reshape(1, 2))
+            gradient = data[f"{name}.gradient"]
+            norm = float(np.hypot(gradient[0], gradient[1]))
+            if norm > 0 and math.isfinite(norm):
+                # Length grows with the gradient but stays readable: 4%..14% of the domain.
+                length = (x1 - x0) * (0.04 + 0.10 * min(1.0, norm / (2.0 * scale)))
+                ux, uy = -gradient[0], -gradient[1] / aspect
+                unit = math.hypot(ux, uy)
+                vector = np.array([[ux / unit * length, uy / unit * length * aspect]])
+                arrow = _arrow_segments(position.reshape(1, 2), vector, aspect=aspect)
+                self.arrows[name].setData(arrow[:, 0], arrow[:, 1], connect="finite")
+            else:
+                self.arrows[name].setData([], [])
+            status = data[f"{name}.status"]
+            if status != self._labels.get(name):
+                self._labels[name] = status
+                self._set_legend_text(name, status)
+                note = self.notes[name]
+                if status.startswith("diverged"):
+                    note.setText(f"{LABELS[name]}: {status}")
+                    note.setVisible(True)
+                else:
+                    note.setVisible(False)
+            if self.notes[name].isVisible():
+                # Keep the label inside the plot even when the optimiser flew far away.
+                px = min(max(position[0], x0), x1 - 0.3 * span)
+                py = min(max(position[1], y0 + 0.05 * span), y1)
+                self.notes[name].setPos(px, py)
+            if "data.x" in data and self._show_data_plot:
+                line_x = getattr(self, "_line_x", np.array([0.0, 4.0]))
+                self.lines[name].setData(line_x, position[0] + position[1] * line_x)
+
+    def _set_legend_text(self, name: str, status: str) -> None:
+        color = theme.DIVERGED if status.startswith("diverged") else theme.FOREGROUND
+        text = LABELS[name] if status == "running" else f"{LABELS[name]} — {status}"
+        for sample, label in self.legend.items:
+            if sample.item is self.losses[name]:
+                label.setText(text, color=color)
+                break
+
+    # -- clicks -----------------------------------------------------------------------------
+    def _on_click(self, event: Any) -> None:
+        if event.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        if self.request_start_at(event.scenePos()):
+            event.accept()
+
+    def request_start_at(self, scene_pos: QtCore.QPointF) -> bool:
+        """Ask for the start point under ``scene_pos`` (scene coordinates); False if off the surface."""
+        box = self.plots["surface"].getViewBox()
+        if not box.sceneBoundingRect().contains(scene_pos):
+            return False
+        point = box.mapSceneToView(scene_pos)
+        values = {}
+        for name, value in (("start_x", point.x()), ("start_y", point.y())):
+            param = find(PARAMS, name)
+            assert isinstance(param, Float)
+            clamped = min(max(value, param.minimum), param.maximum)
+            values[name] = round(clamped, param.decimals)
+        self.paramsRequested.emit(values)
+        return True

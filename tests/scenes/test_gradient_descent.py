@@ -1,0 +1,420 @@
+"""Gradient-descent scene: surfaces, optimiser updates, the race, history, presets and view."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from explorer.params import Bool, Choice, Float, Int
+from explorer.session import Session
+from scenes.gradient_descent import PRESETS, SCENE, table
+from scenes.gradient_descent.optimizers import OPTIMIZERS, UPDATES, Hyper, initial_state
+from scenes.gradient_descent.sim import PARAMS, GradientDescentSimulation
+from scenes.gradient_descent.surfaces import SURFACES, make_surface
+
+NONE = {f"use_{name}": False for name in OPTIMIZERS}
+
+
+def race(*names: str, **values) -> dict:
+    params = dict(NONE)
+    params.update({f"use_{name}": True for name in names})
+    params.update(values)
+    return params
+
+
+def run(sim: GradientDescentSimulation):
+    frame = sim.frame()
+    while not sim.done:
+        frame = sim.step()
+    return frame
+
+
+# -- surfaces ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", SURFACES)
+def test_gradient_matches_central_differences(name):
+    rng = np.random.default_rng(1)
+    for condition in (1.0, 10.0, 100.0) if name == "bowl" else (10.0,):
+        surface = make_surface(name, condition, seed=3)
+        x0, x1, y0, y1 = surface.domain
+        points = np.column_stack([rng.uniform(x0, x1, 25), rng.uniform(y0, y1, 25)])
+        h = 1e-6
+        for x, y in points:
+            gx, gy = surface.gradient(x, y)
+            fd_x = (surface.f(x + h, y) - surface.f(x - h, y)) / (2 * h)
+            fd_y = (surface.f(x, y + h) - surface.f(x, y - h)) / (2 * h)
+            scale = 1.0 + abs(fd_x) + abs(fd_y)
+            assert gx == pytest.approx(fd_x, abs=1e-5 * scale)
+            assert gy == pytest.approx(fd_y, abs=1e-5 * scale)
+
+
+@pytest.mark.parametrize("name", SURFACES)
+def test_minima_are_stationary_with_known_values(name):
+    surface = make_surface(name, 10.0, seed=3)
+    for mx, my in surface.minima:
+        assert np.hypot(*surface.gradient(mx, my)) < 1e-9
+        assert np.all(np.linalg.eigvalsh(surface.hessian(mx, my)) > 0)
+    expected = {"bowl": 0.0, "rosenbrock": 0.0, "himmelblau": 0.0, "saddle": -1.0}
+    if name in expected:
+        assert surface.f_min == pytest.approx(expected[name], abs=1e-12)
+
+
+def test_mse_minimum_is_least_squares_and_matches_direct_sum():
+    surface = make_surface("mse", seed=7)
+    x, y = surface.data_x, surface.data_y
+    slope, intercept = np.polyfit(x, y, 1)
+    assert surface.minima[0] == pytest.approx((intercept, slope), abs=1e-9)
+    for t0, t1 in [(0.3, -1.2), (2.0, 0.5)]:
+        direct = np.sum((t0 + t1 * x - y) ** 2) / (2 * len(x))
+        assert surface.f(t0, t1) == pytest.approx(direct, rel=1e-12)
+
+
+# -- optimiser updates, by hand -------------------------------------------------------------------
+# f = x² + 2y², ∇f = (2x, 4y), start (1, 2), lr 0.1, μ 0.9, β1 0.9, β2 0.999, ρ 0.9.
+HAND = {
+    # x1 = (1,2) − 0.1·(2,8); x2 = (0.8,1.2) − 0.1·(1.6,4.8)
+    "gd": [(0.8, 1.2), (0.64, 0.72)],
+    # v1 = (−0.2,−0.8); v2 = 0.9·v1 − 0.1·(1.6,4.8) = (−0.34,−1.2)
+    "momentum": [(0.8, 1.2), (0.46, 0.0)],
+    # look-ahead (0.8,1.2) + 0.9·(−0.2,−0.8) = (0.62,0.48), ∇ = (1.24,1.92); v2 = (−0.304,−0.912)
+    "nesterov": [(0.8, 1.2), (0.496, 0.288)],
+    # G1 = (4,64): step 0.1·(2/2, 8/8); G2 = (7.24,121.76): step 0.1·(1.8/2.690725, 7.6/11.034491)
+    "adagrad": [(0.9, 1.9), (0.833103, 1.831125)],
+    # E1 = 0.1·(4,64) = (0.4,6.4): step 0.1·(2/0.632456, 8/2.529822) = 0.316228 each;
+    # E2 = 0.9·E1 + 0.1·(1.367544², 6.735089²) = (0.547018,10.296142)
+    "rmsprop": [(0.683772, 1.683772), (0.498871, 1.473875)],
+    # t=1: m̂ = g, v̂ = g², step 0.1·sign; t=2: m̂ = (0.36,1.48)/0.19, v̂ = (0.007236,0.121696)/0.001999
+    "adam": [(0.9, 1.9), (0.800412, 1.800166)],
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_update_equals_hand_computed_steps(name):
+    hyper = Hyper(learning_rate=0.1, momentum=0.9, beta1=0.9, beta2=0.999, rho=0.9)
+    gradient = lambda p: np.array([2 * p[0], 4 * p[1]])  # noqa: E731
+    state = initial_state(np.array([1.0, 2.0]))
+    before = state.x.copy()
+    for expected in HAND[name]:
+        state = UPDATES[name](state, gradient, hyper)
+        assert state.x == pytest.approx(expected, abs=2e-6)
+    assert state.t == 2
+    state0 = initial_state(before)
+    UPDATES[name](state0, gradient, hyper)
+    assert np.array_equal(state0.x, before), "an update must not mutate its input state"
+
+
+# -- the race -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,learning_rate", [
+    ("gd", 0.1), ("momentum", 0.02), ("nesterov", 0.02), ("adagrad", 1.0), ("rmsprop", 0.01), ("adam", 0.05),
+])
+def test_every_optimiser_reaches_the_bowl_minimum(name, learning_rate):
+    sim = GradientDescentSimulation(race(name, surface="bowl", condition_number=10.0, start_x=-2.0,
+                                         start_y=2.0, learning_rate=learning_rate, max_steps=3000), 0)
+    frame = run(sim)
+    assert np.hypot(*frame.data[f"{name}.position"]) < 1e-3
+    assert frame.data[f"{name}.loss"][-1] < 1e-6
+
+
+def _steps_to(frame, name, gap):
+    hits = np.nonzero(frame.data[f"{name}.loss"] < gap)[0]
+    return int(hits[0]) if len(hits) else math.inf
+
+
+def test_momentum_beats_gd_in_a_ravine():
+    sim = GradientDescentSimulation(race("gd", "momentum", surface="bowl", condition_number=100.0,
+                                         start_x=-2.2, start_y=-1.0, learning_rate=0.01, momentum=0.9,
+                                         max_steps=2000), 0)
+    frame = run(sim)
+    gd, momentum = _steps_to(frame, "gd", 1e-8), _steps_to(frame, "momentum", 1e-8)
+    assert momentum < math.inf and gd < math.inf
+    assert momentum * 3 < gd
+
+
+def test_divergence_stops_one_optimiser_and_the_others_go_on():
+    sim = GradientDescentSimulation(race("gd", "adam", surface="bowl", condition_number=10.0,
+                                         learning_rate=1.0, max_steps=200), 0)
+    frame = sim.frame()
+    for _ in range(40):
+        frame = sim.step()
+    status = frame.data["gd.status"]
+    assert status.startswith("diverged at step ")
+    n = int(status.rsplit(" ", 1)[1])
+    assert 1 <= n < 40
+    assert f"GD diverged at step {n}" in frame.message
+    assert not frame.data["adam.status"].startswith("diverged")
+    for key, value in frame.data.items():
+        if isinstance(value, np.ndarray):
+            assert np.all(np.isfinite(value)), key
+    # GD stays put after diverging; Adam keeps moving.
+    assert np.array_equal(frame.data["gd.trail"][n - 1], frame.data["gd.trail"][-1])
+    later = sim.step()
+    assert later.step == frame.step + 1
+    assert not np.array_equal(later.data["adam.position"], frame.data["adam.position"])
+
+
+def test_saddle_and_local_minimum_are_named():
+    sim = GradientDescentSimulation(race("gd", surface="saddle", start_x=2.0, start_y=0.0,
+                                         learning_rate=0.05, max_steps=1000), 0)
+    assert "saddle point, not a minimum" in run(sim).data["gd.status"]
+    sim = GradientDescentSimulation(race("gd", surface="local_minimum", start_x=1.8, start_y=1.5,
+                                         learning_rate=0.02, max_steps=1000), 0)
+    status = run(sim).data["gd.status"]
+    assert status.startswith("converged at step ") and status.endswith("(local minimum)")
+
+
+def test_no_optimiser_is_done_at_once_with_a_message():
+    sim = GradientDescentSimulation(race(), 0)
+    frame = sim.frame()
+    assert sim.done and frame.done
+    assert "No optimiser" in frame.message
+    assert sim.step().step == 0
+    session = Session(SCENE, race())
+    assert session.forward(5).step == 0
+
+
+def test_start_far_outside_the_domain_does_not_crash():
+    sim = GradientDescentSimulation(race(*OPTIMIZERS, surface="rosenbrock", start_x=5.0, start_y=-5.0,
+                                         learning_rate=10.0, max_steps=20), 0)
+    frame = run(sim)
+    assert frame.done
+    assert all(frame.data[f"{n}.status"] != "running" for n in OPTIMIZERS)
+
+
+def test_frame_arrays_are_read_only_views_and_state_is_a_copy():
+    sim = GradientDescentSimulation(race("gd", "adam", max_steps=50), 0)
+    first = sim.step()
+    trail = first.data["gd.trail"]
+    assert trail.shape == (2, 2) and first.data["gd.loss"].shape == (2,)
+    assert not trail.flags.writeable
+    snapshot = trail.copy()
+    state_x = first.state["optimizers"]["gd"][0].copy()
+    for _ in range(10):
+        sim.step()
+    assert np.array_equal(trail, snapshot), "entries before the current step must never change"
+    assert np.array_equal(first.state["optimizers"]["gd"][0], state_x)
+
+
+# -- history ------------------------------------------------------------------------------------
+
+def _same(a, b):
+    assert a.step == b.step and a.message == b.message and a.done == b.done
+    assert a.data.keys() == b.data.keys()
+    for key in a.data:
+        if isinstance(a.data[key], np.ndarray):
+            assert np.array_equal(a.data[key], b.data[key]), key
+        else:
+            assert a.data[key] == b.data[key], key
+
+
+def test_restore_then_step_reproduces_the_next_frame():
+    params = race(*OPTIMIZERS, surface="himmelblau", start_x=-1.0, start_y=-0.5, learning_rate=0.01)
+    sim = GradientDescentSimulation(params, 0)
+    frames = [sim.frame()] + [sim.step() for _ in range(30)]
+    sim.restore(frames[12])
+    _same(sim.step(), frames[13])
+    # Restoring into a different simulation object works too.
+    other = GradientDescentSimulation(params, 0)
+    other.restore(frames[20])
+    _same(other.step(), frames[21])
+
+
+def test_session_back_and_forward_give_identical_data():
+    session = Session(SCENE, race("gd", "momentum", "adam", surface="mse"), seed=4)
+    session.forward(20)
+    ahead = session.frame
+    session.set_params({"learning_rate": 0.2})  # a live change at step 20
+    session.forward(10)
+    end = session.frame
+    for _ in range(15):
+        session.back()
+    assert session.step == 15
+    session.forward(15)
+    _same(session.frame, end)
+    _same(session.seek(20), ahead)
+    # A frame rebuilt by replay (timeline thinning) equals the original.
+    replay = session.timeline._replay(25)
+    _same(replay, session.seek(25))
+
+
+# -- property test over the declared parameter space ----------------------------------------------
+
+def _strategy(param):
+    if isinstance(param, Float):
+        return st.floats(param.minimum, param.maximum, allow_nan=False)
+    if isinstance(param, Int):
+        return st.integers(param.minimum, param.maximum)
+    if isinstance(param, Choice):
+        return st.sampled_from(param.choices)
+    if isinstance(param, Bool):
+        return st.booleans()
+    raise TypeError(param)
+
+
+PARAM_SPACE = st.fixed_dictionaries({p.name: _strategy(p) for p in PARAMS})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(params=PARAM_SPACE, seed=st.integers(0, 2**16))
+def test_any_parameters_step_without_raising_and_stay_finite(params, seed):
+    sim = GradientDescentSimulation(params, seed)
+    frame = sim.frame()
+    for _ in range(min(25, params["max_steps"])):
+        frame = sim.step()
+    assert frame.step == min(25, params["max_steps"]) or frame.done
+    for name in OPTIMIZERS:
+        if not params[f"use_{name}"]:
+            assert f"{name}.trail" not in frame.data
+            continue
+        assert frame.data[f"{name}.trail"].shape == (frame.step + 1, 2)
+        finite = all(np.all(np.isfinite(frame.data[f"{name}.{key}"]))
+                     for key in ("trail", "loss", "position", "gradient"))
+        assert finite or frame.data[f"{name}.status"].startswith("diverged")
+    assert isinstance(frame.message, str) and frame.message
+
+
+# -- the scene: presets, table ---------------------------------------------------------------------
+
+def test_every_param_has_help_and_the_right_live_flag():
+    live = {"learning_rate", "momentum", "beta1", "beta2", "rho", "show_field"}
+    for param in PARAMS:
+        assert param.help.strip().endswith(".")
+        assert param.live == (param.name in live), param.name
+
+
+def _run_preset(name):
+    preset = SCENE.preset(name)
+    return run(GradientDescentSimulation(SCENE.resolve(preset.values), 0))
+
+
+def test_preset_lessons_are_visible():
+    small = _run_preset("Learning rate too small")
+    assert small.data["gd.status"].startswith("not converged") and small.data["gd.loss"][-1] > 0.05
+    right = _run_preset("Learning rate just right")
+    right_steps = int(right.data["gd.status"].split()[-1])
+    assert right_steps < 150
+    over = _run_preset("Learning rate overshooting")
+    assert over.data["gd.status"].startswith("converged") and int(over.data["gd.status"].split()[-1]) > right_steps
+    # Overshooting: the steep component (across the valley) changes sign at every step.
+    angle = math.radians(30)
+    across = -math.sin(angle) * over.data["gd.trail"][:20, 0] + math.cos(angle) * over.data["gd.trail"][:20, 1]
+    assert np.all(np.sign(across[1:]) != np.sign(across[:-1]))
+    assert _run_preset("Learning rate too large: diverges").data["gd.status"].startswith("diverged")
+
+    ravine = _run_preset("Momentum through a ravine")
+    gd_steps = int(ravine.data["gd.status"].split()[-1])
+    assert int(ravine.data["momentum.status"].split()[-1]) * 3 < gd_steps
+    assert int(ravine.data["nesterov.status"].split()[-1]) * 3 < gd_steps
+
+    trapped = _run_preset("Trapped in a local minimum")
+    assert trapped.data["gd.status"].endswith("(local minimum)")
+    assert trapped.data["adam.status"].endswith("(local minimum)")
+    assert trapped.data["momentum.status"].startswith("converged") \
+        and not trapped.data["momentum.status"].endswith("(local minimum)")
+
+    saddle = _run_preset("Escaping a saddle point")
+    assert all(saddle.data[f"{n}.status"].startswith("converged") for n in ("gd", "momentum", "adam"))
+
+
+def test_preset_adam_beats_gd_on_rosenbrock():
+    preset = SCENE.preset("Adam vs GD on Rosenbrock")
+    frame = run(GradientDescentSimulation(SCENE.resolve(preset.values), 0))
+    assert frame.data["gd.status"].startswith("diverged")
+    assert frame.data["adam.status"].startswith("converged")
+    assert frame.data["adam.position"] == pytest.approx((1.0, 1.0), abs=1e-3)
+
+
+def test_presets_are_valid_and_the_explainer_exists():
+    assert len(PRESETS) >= 6
+    assert SCENE.explainer and len(SCENE.explainer.split(". ")) >= 3
+    for preset in PRESETS:
+        SCENE.resolve(preset.values)
+        assert preset.description
+
+
+def test_table_has_one_row_per_optimiser_per_trail_point():
+    session = Session(SCENE, race("gd", "adam"))
+    frame = session.forward(7)
+    header, rows = table(frame)
+    assert header == ["optimizer", "step", "x", "y", "loss_gap", "status"]
+    assert len(rows) == 2 * 8
+    assert rows[0][:2] == ["gd", 0] and rows[8][:2] == ["adam", 0]
+    assert rows[7][2:4] == list(frame.data["gd.trail"][7])
+    assert rows[-1][5] == frame.data["adam.status"]
+
+
+# -- the view -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def view(qtbot):
+    from scenes.gradient_descent.view import GradientDescentView
+    session = Session(SCENE, race("gd", "momentum", "adam"))
+    view = GradientDescentView(SCENE, session.params)
+    qtbot.addWidget(view.widget)
+    view.widget.resize(900, 600)
+    view.widget.show()
+    view.apply_prepared(GradientDescentView.prepare(session.params, session.seed))
+    yield view, session
+    view.close()
+
+
+# QTest warns when the viewport leaves its press/release unaccepted: pyqtgraph handles clicks in the scene.
+@pytest.mark.qt_log_ignore(r"Mouse event .* not accepted by receiving widget")
+def test_view_updates_trails_and_emits_clicked_start(view, qtbot):
+    from PySide6 import QtCore, QtWidgets
+
+    view, session = view
+    assert set(view.plots) == {"surface", "loss", "data"}
+    view.show(session.forward(3))
+    _, before = view.trails["gd"].getData()
+    assert len(before) == 4
+    view.show(session.forward(5))
+    xs, ys = view.trails["gd"].getData()
+    assert len(xs) == 9
+    assert not np.array_equal(xs[:4], before) or len(xs) != len(before)
+    assert np.array_equal(np.column_stack([xs, ys]), session.frame.data["gd.trail"])
+    assert not view.trails["nesterov"].isVisible()
+    assert not view.plots["data"].isVisible()
+    QtWidgets.QApplication.processEvents()
+
+    box = view.plots["surface"].getViewBox()
+    target = QtCore.QPointF(1.25, -0.75)
+    scene_pos = box.mapViewToScene(target)
+    with qtbot.waitSignal(view.paramsRequested, timeout=1000) as blocker:
+        view.request_start_at(scene_pos)
+    assert blocker.args[0]["start_x"] == pytest.approx(1.25, abs=0.02)
+    assert blocker.args[0]["start_y"] == pytest.approx(-0.75, abs=0.02)
+    # A real mouse click on the viewport reaches the same handler.
+    widget_pos = view.widget.mapFromScene(scene_pos)
+    with qtbot.waitSignal(view.paramsRequested, timeout=1000) as blocker:
+        qtbot.mouseClick(view.widget.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=widget_pos)
+    assert blocker.args[0]["start_x"] == pytest.approx(1.25, abs=0.05)
+    assert blocker.args[0]["start_y"] == pytest.approx(-0.75, abs=0.05)
+
+
+def test_view_mse_data_plot_and_diverged_label(view):
+    from PySide6 import QtWidgets
+
+    view, session = view
+    session.set_params({"surface": "mse", "learning_rate": 1.0, "start_x": -2.0, "start_y": 2.5})
+    view.set_params(session.params)
+    view.apply_prepared(view.prepare(session.params, session.seed))
+    view.show(session.forward(30))
+    QtWidgets.QApplication.processEvents()
+    assert view.plots["data"].isVisible()
+    assert session.frame.data["gd.status"].startswith("diverged")
+    assert view.notes["gd"].isVisible() and "diverged at step" in view.notes["gd"].toPlainText()
+    # The data plot shows each optimiser's line θ0 + θ1·x.
+    xs, ys = view.lines["adam"].getData()
+    theta = session.frame.data["adam.position"]
+    assert np.allclose(ys, theta[0] + theta[1] * xs)
+    # Another seed draws another data set: the prepare key changes, and the prepared surface matches.
+    key = view.prepare_key(session.params, session.seed)
+    session.set_seed(11)
+    assert view.prepare_key(session.params, session.seed) != key
+    view.apply_prepared(view.prepare(session.params, session.seed))
+    view.show(session.forward(2))
+    assert np.array_equal(view._prepared.data_x, session.frame.data["data.x"])
