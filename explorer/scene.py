@@ -127,6 +127,8 @@ class Scene:
 # The registry: one list feeds the scene list, the CLI and the render-every-scene smoke test.
 SCENE_MODULES: tuple[str, ...] = (
     "scenes.gradient_descent",
+    "scenes.learning_rate_batch",
+    "scenes.decision_boundaries",
 )
 
 

@@ -38,6 +38,13 @@ class Session:
         self.timeline = Timeline(self.simulation, self.params)
         return self.frame
 
+    def restart(self) -> Frame:
+        """Back to step 0 of this run (exactly, via restore), keeping the current parameters."""
+        self.timeline.seek(self.timeline.start)
+        self.timeline.truncate()
+        self.timeline.set_live_params(self.params)
+        return self.frame
+
     @property
     def frame(self) -> Frame:
         return self.timeline.current

@@ -473,6 +473,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.playback.pause()
         self.jobs.shutdown()
+        self._teardown_scene()  # stops the view's own timers and workers too
         super().closeEvent(event)
 
 

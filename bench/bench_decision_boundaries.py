@@ -1,0 +1,130 @@
+"""Longest UI stall while dragging SVM C across its range on 1000 points, plus fit/predict times.
+
+Simulates the window: a QApplication, the scene's view, a JobRunner building each new Session in
+a worker, and a QTimer ticking every 5 ms that records the largest gap between ticks while 30
+slider values are pushed (one every 30 ms, like a drag). Prints tables.
+
+    python bench/bench_decision_boundaries.py
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+from PySide6 import QtCore, QtWidgets  # noqa: E402
+
+from explorer.jobs import JobRunner  # noqa: E402
+from explorer.params import find  # noqa: E402
+from explorer.session import Session  # noqa: E402
+from scenes.decision_boundaries import SCENE  # noqa: E402
+from scenes.decision_boundaries.models import CLASSIFIERS  # noqa: E402
+from scenes.decision_boundaries.sim import COARSE, FINE, Simulation  # noqa: E402
+
+N = 1000
+VALUES = 30
+
+
+def drag_svm_c(app: QtWidgets.QApplication, n_points: int = N) -> dict:
+    from scenes.decision_boundaries.view import DecisionBoundaryView
+    base = {"classifier": "svm", "n_samples": n_points, "dataset": "moons", "noise": 0.3}
+    session = Session(SCENE, base)
+    view = DecisionBoundaryView(SCENE, session.params)
+    view.widget.resize(1200, 800)
+    view.widget.show()
+    view.show(session.frame)
+    app.processEvents()
+    runner = JobRunner()
+    param = find(SCENE.params, "svm_C")
+    values = [param.from_unit(u) for u in np.linspace(0, 1, VALUES)]
+    state = {"last": time.perf_counter(), "gap": 0.0, "shown": 0, "show_ms": 0.0, "pushed": 0}
+
+    def tick() -> None:
+        now = time.perf_counter()
+        state["gap"] = max(state["gap"], now - state["last"])
+        state["last"] = now
+
+    def delivered(_key: str, new_session: Session) -> None:
+        start = time.perf_counter()
+        view.set_params(new_session.params)
+        view.show(new_session.frame)
+        state["show_ms"] = max(state["show_ms"], 1000 * (time.perf_counter() - start))
+        state["shown"] += 1
+
+    runner.finished.connect(delivered)
+    ticker = QtCore.QTimer()
+    ticker.setInterval(5)
+    ticker.timeout.connect(tick)
+    pusher = QtCore.QTimer()
+    pusher.setInterval(30)
+
+    def push() -> None:
+        if state["pushed"] >= len(values):
+            pusher.stop()
+            return
+        params = {**base, "svm_C": values[state["pushed"]]}
+        state["pushed"] += 1
+        runner.submit("session", Session, SCENE, params)
+
+    pusher.timeout.connect(push)
+    start = time.perf_counter()
+    state["last"] = start
+    ticker.start()
+    pusher.start()
+    # Run until every value was pushed, the last session shown and its fine map applied.
+    deadline = start + 120
+    while time.perf_counter() < deadline:
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 5)
+        if (state["pushed"] >= len(values) and not runner.busy() and state["shown"]
+                and view.image.image is not None and view.image.image.shape[0] == FINE):
+            break
+    elapsed = time.perf_counter() - start
+    ticker.stop()
+    runner.shutdown()
+    view.close()
+    return {"points": n_points, "max_gap_ms": 1000 * state["gap"], "sessions_shown": state["shown"],
+            "max_show_ms": state["show_ms"], "total_s": elapsed}
+
+
+def model_times(n_points: int) -> list[tuple]:
+    rows = []
+    for cid in CLASSIFIERS:
+        params = SCENE.resolve({"classifier": cid, "n_samples": n_points})
+        start = time.perf_counter()
+        sim = Simulation(params, 0)
+        build = time.perf_counter() - start
+        steps = []
+        while not sim.done:
+            t = time.perf_counter()
+            sim.step()
+            steps.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        sim.refiner.grid(sim.stage)
+        fine = time.perf_counter() - t
+        rows.append((cid, n_points, sim.n_stages, 1000 * build, 1000 * max(steps or [0.0]), 1000 * fine))
+    return rows
+
+
+def main() -> None:
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    Simulation(SCENE.resolve({"n_samples": 50}), 0)  # import scikit-learn outside the timings
+    print(f"UI stall while dragging svm_C over {VALUES} values (5 ms ticker; sessions built in a worker)")
+    print(f"{'points':>7} {'max gap ms':>11} {'sessions shown':>15} {'max show() ms':>14} {'total s':>8}")
+    for n in (200, N):
+        r = drag_svm_c(app, n)
+        print(f"{r['points']:>7} {r['max_gap_ms']:>11.1f} {r['sessions_shown']:>15} {r['max_show_ms']:>14.1f} "
+              f"{r['total_s']:>8.2f}")
+    print()
+    print(f"Worker build (fit + every stage on a {COARSE}² grid), UI step, fine {FINE}² map of the last stage")
+    print(f"{'classifier':<18} {'points':>6} {'stages':>6} {'build ms':>9} {'max step ms':>12} {'fine ms':>8}")
+    for n in (200, N):
+        for cid, points, stages, build, step, fine in model_times(n):
+            print(f"{cid:<18} {points:>6} {stages:>6} {build:>9.1f} {step:>12.3f} {fine:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,32 @@
+"""Decision boundaries: linear models, SVM, k-NN, naive Bayes, trees and ensembles on 2-D data."""
+from explorer.scene import Preset, Scene
+from scenes.decision_boundaries.sim import PARAMS, Simulation, table
+
+SCENE = Scene(
+    id="decision-boundaries",
+    title="Decision boundaries",
+    summary="Where classifiers draw the line: linear models, SVM, k-NN, trees and ensembles on 2-D data, "
+            "built up one boosting stage, tree or depth level per step.",
+    params=PARAMS,
+    simulation=Simulation,
+    view="scenes.decision_boundaries.view:DecisionBoundaryView",
+    presets=(
+        Preset("Kernel trick", {"dataset": "circles", "classifier": "svm", "svm_kernel": "rbf"},
+               "A straight line cannot split circles; an RBF kernel can."),
+        Preset("Linear model on moons", {"dataset": "moons", "classifier": "logistic", "logistic_degree": 1},
+               "Logistic regression draws one straight line; raise the degree to bend it."),
+        Preset("Growing a tree", {"dataset": "xor", "classifier": "tree", "tree_max_depth": 8},
+               "Step to grow the tree one level at a time; watch the axis-aligned splits."),
+        Preset("Boosting stage by stage", {"dataset": "spiral", "classifier": "gradient_boosting",
+                                           "gb_n_estimators": 150, "n_classes": 2},
+               "Each step adds one boosting stage; the accuracy plot shows train and test."),
+        Preset("Classifier comparison", {"dataset": "moons", "compare": True},
+               "scikit-learn's classifier comparison, on your data."),
+    ),
+    explainer=(
+        "Each colour is a class; the stronger the colour, the more confident the model. Filled points "
+        "are training data, outlined points are held-out test data, crosses are misclassified. Click to add "
+        "a point of the selected class, shift- or right-click to remove the nearest one."
+    ),
+    table=table,
+)

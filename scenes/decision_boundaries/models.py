@@ -1,0 +1,279 @@
+"""The classifiers: scikit-learn pipelines built from the scene's parameters, and their
+probabilities stage by stage (boosting stages, the first k trees of a forest, tree depth levels).
+
+Pure NumPy + scikit-learn (imported lazily); no Qt.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import warnings
+from collections import OrderedDict
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+
+CLASSIFIERS: tuple[str, ...] = ("logistic", "knn", "svm", "naive_bayes", "tree", "random_forest",
+                                "extra_trees", "bagging", "adaboost", "gradient_boosting")
+CLASSIFIER_LABELS: tuple[str, ...] = ("Logistic regression", "k-nearest neighbours", "Support vector machine",
+                                      "Gaussian naive Bayes", "Decision tree", "Random forest", "Extra trees",
+                                      "Bagging", "AdaBoost", "Gradient boosting")
+#: Models whose construction is shown step by step (one stage, tree or depth level per step).
+STAGED = ("tree", "random_forest", "extra_trees", "bagging", "adaboost", "gradient_boosting")
+
+
+def label(cid: str) -> str:
+    return CLASSIFIER_LABELS[CLASSIFIERS.index(cid)]
+
+
+def _depth(value: int) -> int | None:
+    return None if int(value) <= 0 else int(value)
+
+
+def build(cid: str, p: Mapping[str, Any], seed: int, n_train: int):
+    """An unfitted pipeline (standardised features + the classifier) and a note for the user."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    note = ""
+    seed = int(seed) % (2**31)
+    if cid == "logistic":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import PolynomialFeatures
+        penalty = p["logistic_penalty"]
+        C = np.inf if penalty == "none" else float(p["logistic_C"])
+        l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": 0.5, "none": 0.0}[penalty]
+        solver = "lbfgs" if penalty in ("l2", "none") else "saga"
+        model = LogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver, max_iter=2000)
+        degree = int(p["logistic_degree"])
+        steps = [StandardScaler()]
+        if degree > 1:
+            steps += [PolynomialFeatures(degree, include_bias=False), StandardScaler()]
+        return make_pipeline(*steps, model), note
+    if cid == "knn":
+        from sklearn.neighbors import KNeighborsClassifier
+        k = int(p["knn_k"])
+        if k > n_train:
+            note = f"k reduced from {k} to {n_train} (the number of training points)"
+            k = n_train
+        model = KNeighborsClassifier(k, weights=p["knn_weights"], metric=p["knn_metric"])
+    elif cid == "svm":
+        from sklearn.svm import SVC
+        model = SVC(kernel=p["svm_kernel"], C=float(p["svm_C"]), gamma=float(p["svm_gamma"]),
+                    degree=int(p["svm_degree"]), coef0=1.0 if p["svm_kernel"] == "poly" else 0.0)
+    elif cid == "naive_bayes":
+        from sklearn.naive_bayes import GaussianNB
+        model = GaussianNB(var_smoothing=float(p["nb_var_smoothing"]))
+    elif cid == "tree":
+        from sklearn.tree import DecisionTreeClassifier
+        model = DecisionTreeClassifier(criterion=p["tree_criterion"], max_depth=_depth(p["tree_max_depth"]),
+                                       min_samples_leaf=int(p["tree_min_samples_leaf"]), random_state=seed)
+    elif cid in ("random_forest", "extra_trees"):
+        from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+        kind = RandomForestClassifier if cid == "random_forest" else ExtraTreesClassifier
+        features = {"sqrt": "sqrt", "one": 1, "all": None}[p["forest_max_features"]]
+        # n_jobs=1: two workers were 2x slower on this 2-core machine (DESIGN.md).
+        model = kind(n_estimators=int(p["forest_n_estimators"]), max_depth=_depth(p["forest_max_depth"]),
+                     max_features=features, bootstrap=bool(p["forest_bootstrap"]), n_jobs=1, random_state=seed)
+    elif cid == "bagging":
+        from sklearn.ensemble import BaggingClassifier
+        from sklearn.neighbors import KNeighborsClassifier
+        from sklearn.tree import DecisionTreeClassifier
+        samples = max(2, int(round(float(p["bagging_max_samples"]) * n_train)))
+        samples = min(samples, n_train)
+        if p["bagging_base"] == "knn":
+            base = KNeighborsClassifier(min(5, samples))
+        else:
+            base = DecisionTreeClassifier()
+        model = BaggingClassifier(base, n_estimators=int(p["bagging_n_estimators"]), max_samples=samples,
+                                  n_jobs=1, random_state=seed)
+    elif cid == "adaboost":
+        from sklearn.ensemble import AdaBoostClassifier
+        from sklearn.tree import DecisionTreeClassifier
+        model = AdaBoostClassifier(DecisionTreeClassifier(max_depth=int(p["adaboost_base_depth"])),
+                                   n_estimators=int(p["adaboost_n_estimators"]),
+                                   learning_rate=float(p["adaboost_learning_rate"]), random_state=seed)
+    elif cid == "gradient_boosting":
+        from sklearn.ensemble import GradientBoostingClassifier
+        model = GradientBoostingClassifier(n_estimators=int(p["gb_n_estimators"]),
+                                           learning_rate=float(p["gb_learning_rate"]),
+                                           max_depth=int(p["gb_max_depth"]), subsample=float(p["gb_subsample"]),
+                                           random_state=seed)
+    else:
+        raise ValueError(f"unknown classifier {cid!r}")
+    return make_pipeline(StandardScaler(), model), note
+
+
+def fit(pipe, x: np.ndarray, y: np.ndarray):
+    from sklearn.exceptions import ConvergenceWarning
+    with warnings.catch_warnings():
+        # A capped solver is still a useful picture; the map shows what it reached.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        pipe.fit(x, y)
+    return pipe
+
+
+def svm_display(decision: np.ndarray, n_classes: int) -> np.ndarray:
+    """Probability-like display values from SVC.decision_function (no Platt scaling, which is
+    deprecated in scikit-learn 1.9): binary sigmoid(2 d), multi-class softmax of the ovr scores."""
+    decision = np.asarray(decision, dtype=np.float64)
+    if n_classes == 2:
+        p1 = 1.0 / (1.0 + np.exp(-2.0 * decision))
+        return np.c_[1.0 - p1, p1]
+    z = np.exp(2.0 * (decision - decision.max(axis=1, keepdims=True)))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def _add_proba(total: np.ndarray, estimator, z: np.ndarray) -> None:
+    proba = estimator.predict_proba(z)
+    if proba.shape[1] == total.shape[1]:
+        total += proba
+    else:  # a bootstrap sample that missed a class (as BaggingClassifier does it)
+        total[:, np.asarray(estimator.classes_, dtype=int)] += proba
+
+
+def tree_levels(tree) -> tuple[np.ndarray, np.ndarray]:
+    """(depth of every node, ancestors (n_nodes, max_depth + 1): the node's ancestor at each depth)."""
+    t = tree.tree_
+    n = t.node_count
+    depth = np.zeros(n, dtype=np.intp)
+    parent = np.arange(n)
+    for node in range(n):  # children always have larger ids than their parent
+        for child in (t.children_left[node], t.children_right[node]):
+            if child >= 0:
+                depth[child] = depth[node] + 1
+                parent[child] = node
+    max_depth = int(depth.max()) if n else 0
+    ancestors = np.empty((n, max_depth + 1), dtype=np.intp)
+    ancestors[:, max_depth] = np.arange(n)
+    for level in range(max_depth - 1, -1, -1):
+        below = ancestors[:, level + 1]
+        ancestors[:, level] = np.where(depth[below] > level, parent[below], below)
+    return depth, ancestors
+
+
+def n_stages(cid: str, pipe) -> int:
+    est = pipe[-1]
+    if cid == "tree":
+        return int(est.get_depth()) + 1
+    if cid in ("random_forest", "extra_trees", "bagging", "adaboost"):
+        return len(est.estimators_)
+    if cid == "gradient_boosting":
+        return int(est.n_estimators_)
+    return 1
+
+
+def staged_proba(cid: str, pipe, x: np.ndarray) -> Iterator[np.ndarray]:
+    """(n, n_classes) probabilities at every stage, in order; the last equals the fitted model's
+    predict_proba (SVM: :func:`svm_display` of decision_function). Never refits anything."""
+    est = pipe[-1]
+    z = pipe[:-1].transform(x) if len(pipe) > 1 else x
+    n_classes = len(est.classes_)
+    if cid in ("random_forest", "extra_trees", "bagging"):
+        total = np.zeros((len(z), n_classes))
+        features = getattr(est, "estimators_features_", None)
+        for k, tree in enumerate(est.estimators_, start=1):
+            _add_proba(total, tree, z if features is None else z[:, features[k - 1]])
+            yield total / k
+    elif cid in ("adaboost", "gradient_boosting"):
+        yield from est.staged_predict_proba(z)
+    elif cid == "tree":
+        value = est.tree_.value[:, 0, :n_classes]
+        totals = value.sum(axis=1, keepdims=True)
+        value = value / np.where(totals == 0, 1.0, totals)
+        leaves = est.apply(z.astype(np.float32))
+        _, ancestors = tree_levels(est)
+        for level in range(ancestors.shape[1]):
+            yield value[ancestors[leaves, level]]
+    elif cid == "svm":
+        yield svm_display(est.decision_function(z), n_classes)
+    else:
+        yield est.predict_proba(z)
+
+
+def tree_splits(pipe, extent: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Split segments of a fitted tree pipeline in data coordinates, each clipped to its cell.
+
+    Returns (segments (m, 4) as x0, y0, x1, y1 sorted by depth, depth (m,)); one per internal node.
+    """
+    scaler, tree = pipe[0], pipe[-1]
+    t = tree.tree_
+    segments, depths = [], []
+    stack = [(0, 0, (extent[0], extent[1], extent[2], extent[3]))]
+    while stack:
+        node, depth, (x0, x1, y0, y1) = stack.pop()
+        left, right = t.children_left[node], t.children_right[node]
+        if left < 0:
+            continue
+        f = int(t.feature[node])
+        cut = float(t.threshold[node]) * float(scaler.scale_[f]) + float(scaler.mean_[f])
+        if f == 0:
+            cut = min(max(cut, x0), x1)
+            segments.append((cut, y0, cut, y1))
+            stack += [(left, depth + 1, (x0, cut, y0, y1)), (right, depth + 1, (cut, x1, y0, y1))]
+        else:
+            cut = min(max(cut, y0), y1)
+            segments.append((x0, cut, x1, cut))
+            stack += [(left, depth + 1, (x0, x1, y0, cut)), (right, depth + 1, (x0, x1, cut, y1))]
+        depths.append(depth)
+    segments = np.asarray(segments, dtype=np.float64).reshape(-1, 4)
+    depths = np.asarray(depths, dtype=np.intp)
+    order = np.argsort(depths, kind="stable")
+    return segments[order], depths[order]
+
+
+def grid_points(extent: tuple[float, float, float, float], size: int) -> np.ndarray:
+    """Centres of a size x size grid of cells covering extent (x0, x1, y0, y1); row-major, row 0 at y0."""
+    x0, x1, y0, y1 = extent
+    xs = x0 + (np.arange(size) + 0.5) * ((x1 - x0) / size)
+    ys = y0 + (np.arange(size) + 0.5) * ((y1 - y0) / size)
+    gx, gy = np.meshgrid(xs, ys)
+    return np.c_[gx.ravel(), gy.ravel()]
+
+
+def to_grid(proba: np.ndarray, size: int) -> np.ndarray:
+    """(size*size, C) probabilities -> read-only (C, size, size) float32."""
+    grid = np.ascontiguousarray(np.asarray(proba, dtype=np.float32).T.reshape(-1, size, size))
+    grid.flags.writeable = False
+    return grid
+
+
+_tokens = itertools.count(1)
+
+
+class Refiner:
+    """Computes the probability map of one stage on a finer grid, on demand (in a worker).
+
+    Thread-safe and read-only towards the fitted model; keeps the last few grids and resumes
+    the staged computation when asked for a later stage (stepping forward never starts over).
+    """
+
+    def __init__(self, cid: str, pipe, extent, size: int = 200, keep: int = 8) -> None:
+        self.cid, self.pipe, self.extent, self.size = cid, pipe, tuple(extent), int(size)
+        #: Unique per refiner (an id() could be reused once a refiner is freed).
+        self.token = next(_tokens)
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._keep = keep
+        self._resume: tuple[int, Iterator[np.ndarray]] | None = None
+
+    def grid(self, stage: int) -> np.ndarray:
+        """(C, size, size) float32 probabilities of ``stage`` (read-only)."""
+        with self._lock:
+            if stage in self._cache:
+                self._cache.move_to_end(stage)
+                return self._cache[stage]
+            if self._resume is not None and self._resume[0] < stage:
+                done, stages = self._resume
+            else:
+                done, stages = -1, staged_proba(self.cid, self.pipe, grid_points(self.extent, self.size))
+            proba = None
+            while done < stage:
+                proba = next(stages)
+                done += 1
+            self._resume = (done, stages)
+            grid = to_grid(proba, self.size)
+            self._cache[stage] = grid
+            if len(self._cache) > self._keep:
+                self._cache.popitem(last=False)
+            return grid

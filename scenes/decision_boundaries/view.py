@@ -1,0 +1,553 @@
+"""pyqtgraph view of the decision-boundary scene: probability map, points, splits, accuracy curve,
+compare grid, a drawing tool strip; a finer map replaces the coarse one when the view is idle."""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Mapping
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from explorer import datasets
+from explorer.jobs import JobRunner
+from explorer.scene import Frame, Scene
+from explorer.ui import theme
+from explorer.ui.view import SceneView
+from scenes.decision_boundaries import models
+
+MAX_CLASSES = 10
+IDLE_MS = 120
+
+
+def _rgb(color: str) -> np.ndarray:
+    c = QtGui.QColor(color)
+    return np.array([c.red(), c.green(), c.blue()], dtype=np.float32)
+
+
+CLASS_RGB = np.array([_rgb(theme.CLASS_COLORS[i % len(theme.CLASS_COLORS)]) for i in range(MAX_CLASSES)])
+
+
+def class_color(label: int) -> str:
+    return theme.CLASS_COLORS[int(label) % len(theme.CLASS_COLORS)]
+
+
+def probability_image(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """(C, h, w) probabilities -> (h, w, 4) uint8: the likeliest class's colour, stronger when surer."""
+    proba = np.asarray(proba, dtype=np.float32)
+    n = proba.shape[0]
+    h, w = proba.shape[1:]
+    if n == 0 or len(classes) != n:
+        return np.full((h, w, 4), 255, dtype=np.uint8)
+    best = np.argmax(proba, axis=0)
+    top = np.max(proba, axis=0)
+    confidence = np.clip((top - 1.0 / n) / (1.0 - 1.0 / n), 0.0, 1.0) if n > 1 else np.ones_like(top)
+    strength = (0.1 + 0.6 * confidence)[..., None]
+    colors = CLASS_RGB[np.asarray(classes, dtype=int) % MAX_CLASSES][best]
+    rgba = np.empty((h, w, 4), dtype=np.uint8)
+    rgba[..., :3] = (255.0 + (colors - 255.0) * strength).astype(np.uint8)
+    rgba[..., 3] = 255
+    return rgba
+
+
+def boundary_lines(proba: np.ndarray, extent) -> tuple[np.ndarray, np.ndarray]:
+    """The 0.5 contour (binary) or the class borders (multi-class) as x, y with NaN breaks."""
+    import contourpy
+    n, h, w = proba.shape
+    if n < 2:
+        return np.zeros(0), np.zeros(0)
+    x0, x1, y0, y1 = extent
+    xs = x0 + (np.arange(w) + 0.5) * (x1 - x0) / w
+    ys = y0 + (np.arange(h) + 0.5) * (y1 - y0) / h
+    fields = [proba[1] - 0.5] if n == 2 else [
+        proba[k] - np.max(np.delete(proba, k, axis=0), axis=0) for k in range(n)]
+    pieces = []
+    for field in fields:
+        generator = contourpy.contour_generator(xs, ys, np.asarray(field, dtype=np.float64))
+        for line in generator.lines(0.0):
+            pieces.append(line)
+            pieces.append(np.full((1, 2), np.nan))
+    if not pieces:
+        return np.zeros(0), np.zeros(0)
+    xy = np.concatenate(pieces)
+    return xy[:, 0], xy[:, 1]
+
+
+def render(proba: np.ndarray, classes: np.ndarray, extent) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Image and boundary lines of a probability map (pure NumPy; runs in a worker for fine maps)."""
+    return probability_image(proba, classes), boundary_lines(proba, extent)
+
+
+def _refine_job(key, refiner: models.Refiner, stage: int, classes: np.ndarray):
+    proba = refiner.grid(stage)
+    return key, proba, *render(proba, classes, refiner.extent)
+
+
+def _set_points(item: pg.ScatterPlotItem, points: np.ndarray, **style) -> None:
+    # An empty setData makes pyqtgraph compute bounds of nothing (an All-NaN warning).
+    if len(points):
+        item.setData(points[:, 0], points[:, 1], **style)
+    else:
+        item.clear()
+
+
+class DecisionBoundaryView(SceneView):
+    def __init__(self, scene: Scene, params: Mapping[str, Any]) -> None:
+        super().__init__(scene, params)
+        self.frame: Frame | None = None
+        self.selected_class = 0
+        self.n_draw_classes = 2
+        self._shown_proba: np.ndarray | None = None
+        self._shown_key: Any = None
+        self._fine: OrderedDict[Any, tuple] = OrderedDict()
+        self._compare_mode = False
+        self._runner = JobRunner(self)
+        self._runner.finished.connect(self._refined)
+        self._idle = QtCore.QTimer(self)
+        self._idle.setSingleShot(True)
+        self._idle.setInterval(IDLE_MS)
+        self._idle.timeout.connect(self._request_fine)
+        self._tools: QtWidgets.QWidget | None = None
+        self._build_main()
+        self._build_compare()
+        self.widget.ci.addItem(self.main_layout)
+        scene = self.widget.scene()
+        scene.sigMouseClicked.connect(self._clicked)
+        scene.sigMouseMoved.connect(self._moved)
+
+    # -- building (once) ---------------------------------------------------------------------
+    def _build_main(self) -> None:
+        self.main_layout = pg.GraphicsLayout()
+        plot = self.main_layout.addPlot(row=0, col=0)
+        plot.setAspectLocked(False)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setLabel("bottom", "x₁")
+        plot.setLabel("left", "x₂")
+        self.plots["map"] = plot
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setZValue(-10)
+        plot.addItem(self.image)
+        self.boundary = pg.PlotDataItem(pen=pg.mkPen(theme.FOREGROUND, width=2), connect="finite")
+        self.split_lines = pg.PlotDataItem(pen=pg.mkPen("#444444", width=1, style=QtCore.Qt.PenStyle.DashLine),
+                                           connect="pairs")
+        plot.addItem(self.split_lines)
+        plot.addItem(self.boundary)
+        self.train_items, self.test_items = [], []
+        for label in range(MAX_CLASSES):
+            color = class_color(label)
+            train = pg.ScatterPlotItem(size=8, symbol=theme.TRAIN_SYMBOL, brush=pg.mkBrush(color),
+                                       pen=pg.mkPen("w", width=1))
+            test = pg.ScatterPlotItem(size=8, symbol=theme.TEST_SYMBOL, brush=pg.mkBrush(255, 255, 255, 200),
+                                      pen=pg.mkPen(color, width=2))
+            plot.addItem(train)
+            plot.addItem(test)
+            self.train_items.append(train)
+            self.test_items.append(test)
+        self.support_items = pg.ScatterPlotItem(size=15, symbol="o", brush=None, pen=pg.mkPen("#000000", width=1))
+        self.error_items = pg.ScatterPlotItem(size=7, symbol=theme.ERROR_SYMBOL, brush=pg.mkBrush("#000000"),
+                                              pen=pg.mkPen("#000000", width=1))
+        plot.addItem(self.support_items)
+        plot.addItem(self.error_items)
+        self.corner = pg.TextItem(anchor=(0, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 200))
+        self.corner.setParentItem(plot.vb)
+        self.corner.setPos(6, 6)
+        self.notice = pg.TextItem(anchor=(0, 0), color=theme.DIVERGED, fill=pg.mkBrush(255, 255, 255, 220))
+        self.notice.setParentItem(plot.vb)
+        self.notice.setPos(6, 56)
+        self.hover = pg.TextItem(anchor=(0, 1), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 220))
+        self.hover.setZValue(20)
+        self.hover.hide()
+        plot.addItem(self.hover, ignoreBounds=True)
+
+        accuracy = self.main_layout.addPlot(row=0, col=1)
+        accuracy.setMenuEnabled(False)
+        accuracy.hideButtons()
+        accuracy.setTitle("accuracy by stage")
+        accuracy.setLabel("bottom", "stage")
+        accuracy.setYRange(0, 1.02)
+        accuracy.showGrid(y=True, alpha=0.3)
+        accuracy.addLegend(offset=(-10, -10))
+        self.plots["accuracy"] = accuracy
+        self.train_curve = accuracy.plot(pen=pg.mkPen(theme.SERIES[0], width=2), symbol="o", symbolSize=4,
+                                         symbolBrush=theme.SERIES[0], symbolPen=None, name="train")
+        self.test_curve = accuracy.plot(pen=pg.mkPen(theme.SERIES[1], width=2, style=QtCore.Qt.PenStyle.DashLine),
+                                        symbol="o", symbolSize=4, symbolBrush=theme.SERIES[1], symbolPen=None,
+                                        name="test")
+        self.main_layout.layout.setColumnStretchFactor(0, 3)
+        self.main_layout.layout.setColumnStretchFactor(1, 1)
+
+    def _build_compare(self) -> None:
+        self.compare_layout = pg.GraphicsLayout()
+        self.compare_plots: list[pg.PlotItem] = []
+        self.compare_images: list[pg.ImageItem] = []
+        self.compare_lines: list[pg.PlotDataItem] = []
+        self.compare_train: list[pg.ScatterPlotItem] = []
+        self.compare_test: list[pg.ScatterPlotItem] = []
+        for i in range(6):
+            plot = self.compare_layout.addPlot(row=i // 3, col=i % 3)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            plot.hideAxis("left")
+            plot.hideAxis("bottom")
+            image = pg.ImageItem(axisOrder="row-major")
+            line = pg.PlotDataItem(pen=pg.mkPen(theme.FOREGROUND, width=1), connect="finite")
+            train = pg.ScatterPlotItem(size=5, pen=pg.mkPen("w", width=0.5))
+            test = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(255, 255, 255, 200))
+            for item in (image, line, train, test):
+                plot.addItem(item)
+            self.plots[f"compare_{i}"] = plot
+            self.compare_plots.append(plot)
+            self.compare_images.append(image)
+            self.compare_lines.append(line)
+            self.compare_train.append(train)
+            self.compare_test.append(test)
+
+    # -- tool strip ----------------------------------------------------------------------------
+    def tools(self) -> QtWidgets.QWidget:
+        if self._tools is not None:
+            return self._tools
+        strip = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(strip)
+        row.setContentsMargins(4, 2, 4, 2)
+        row.addWidget(QtWidgets.QLabel("Draw class:"))
+        self.class_group = QtWidgets.QButtonGroup(strip)
+        self.class_group.setExclusive(True)
+        self.class_buttons: list[QtWidgets.QToolButton] = []
+        for label in range(MAX_CLASSES):
+            button = QtWidgets.QToolButton()
+            button.setCheckable(True)
+            button.setText(str(label))
+            button.setToolTip(f"Click on the map to add a point of class {label}")
+            button.setStyleSheet(f"QToolButton {{ background: {class_color(label)}; color: white; "
+                                 f"min-width: 18px; border-radius: 3px; }} QToolButton:checked {{ border: 2px solid black; }}")
+            self.class_group.addButton(button, label)
+            self.class_buttons.append(button)
+            row.addWidget(button)
+        self.class_group.idClicked.connect(self._select_class)
+        self.add_class_button = QtWidgets.QToolButton(text="+")
+        self.add_class_button.setToolTip("Add a class to draw with")
+        self.add_class_button.clicked.connect(self.add_class)
+        self.remove_class_button = QtWidgets.QToolButton(text="−")
+        self.remove_class_button.setToolTip("Remove the last class and its points")
+        self.remove_class_button.clicked.connect(self.remove_class)
+        row.addWidget(self.add_class_button)
+        row.addWidget(self.remove_class_button)
+        row.addSpacing(12)
+        for text, tip, slot in (
+            ("Clear", "Remove every point and start drawing from scratch", self.clear_points),
+            ("Regenerate", "A new random draw of the generated data set", self.regenerate),
+            ("Import CSV…", "Load x, y, label rows from a CSV file", self.import_csv_dialog),
+        ):
+            button = QtWidgets.QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            row.addWidget(button)
+        self.compare_button = QtWidgets.QPushButton("Compare")
+        self.compare_button.setCheckable(True)
+        self.compare_button.setToolTip("Show the chosen classifiers side by side on the same data")
+        self.compare_button.setChecked(bool(self.params.get("compare")))
+        self.compare_button.toggled.connect(lambda on: self.paramsRequested.emit({"compare": bool(on)}))
+        row.addWidget(self.compare_button)
+        row.addStretch(1)
+        self._tools = strip
+        self._update_class_buttons()
+        return strip
+
+    def _update_class_buttons(self) -> None:
+        if self._tools is None:
+            return
+        self.selected_class = min(self.selected_class, self.n_draw_classes - 1)
+        for label, button in enumerate(self.class_buttons):
+            button.setVisible(label < self.n_draw_classes)
+            button.setChecked(label == self.selected_class)
+
+    def _select_class(self, label: int) -> None:
+        self.selected_class = int(label)
+
+    def add_class(self) -> None:
+        self.n_draw_classes = min(MAX_CLASSES, self.n_draw_classes + 1)
+        self.selected_class = self.n_draw_classes - 1
+        self._update_class_buttons()
+
+    def remove_class(self) -> None:
+        if self.n_draw_classes <= 2:
+            self.messageRequested.emit("Two classes are the minimum")
+            return
+        self.n_draw_classes -= 1
+        removed = self.n_draw_classes
+        self._update_class_buttons()
+        x, labels, names = self._points()
+        if (labels == removed).any():
+            keep = labels != removed
+            self.dataRequested.emit(self._data(x[keep], labels[keep], names))
+
+    # -- user data -----------------------------------------------------------------------------
+    def _points(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        if self.frame is None:
+            return np.zeros((0, 2)), np.zeros(0, dtype=int), []
+        data = self.frame.data
+        return np.asarray(data["x"]), np.asarray(data["labels"], dtype=int), list(data["names"])
+
+    @staticmethod
+    def _data(x: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, Any]:
+        k = int(labels.max()) + 1 if len(labels) else 0
+        names = list(names) + [f"class {i}" for i in range(len(names), k)]
+        return {"x": np.asarray(x, dtype=float).reshape(-1, 2).tolist(),
+                "labels": [int(v) for v in labels], "names": names}
+
+    def add_point(self, x: float, y: float, label: int | None = None) -> None:
+        points, labels, names = self._points()
+        label = self.selected_class if label is None else int(label)
+        self.dataRequested.emit(self._data(np.vstack([points, [[x, y]]]), np.append(labels, label), names))
+
+    def remove_nearest(self, x: float, y: float) -> None:
+        points, labels, names = self._points()
+        if not len(points):
+            return
+        extent = np.asarray(self.frame.data["extent"])
+        scale = np.array([extent[1] - extent[0], extent[3] - extent[2]])
+        nearest = int(np.argmin((((points - [x, y]) / scale) ** 2).sum(axis=1)))
+        keep = np.arange(len(points)) != nearest
+        self.dataRequested.emit(self._data(points[keep], labels[keep], names))
+
+    def clear_points(self) -> None:
+        self.dataRequested.emit({"x": [], "labels": [], "names": []})
+
+    def regenerate(self) -> None:
+        if self.frame is not None and self.frame.data["user_data"]:
+            self.dataRequested.emit(None)
+        seed = (int(self.params.get("data_seed", 0)) + 1) % 100000
+        self.paramsRequested.emit({"data_seed": seed})
+
+    def import_csv(self, path: str) -> bool:
+        """Read a CSV and ask for it as the data; on a problem emit messageRequested and change nothing."""
+        try:
+            data = datasets.read_csv(path)
+            datasets.from_user(data, float(self.params.get("test_fraction", 0.3)))
+        except ValueError as error:
+            self.messageRequested.emit(f"CSV import: {error}")
+            return False
+        self.n_draw_classes = max(2, len(data["names"]))
+        self._update_class_buttons()
+        self.dataRequested.emit(data)
+        return True
+
+    def import_csv_dialog(self) -> None:
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.widget, "Import CSV", "", "CSV files (*.csv);;All files (*)")
+        if path:
+            self.import_csv(path)
+
+    # -- mouse -----------------------------------------------------------------------------------
+    def _clicked(self, event) -> None:
+        if self._compare_mode:
+            for i, plot in enumerate(self.compare_plots):
+                if plot.isVisible() and plot.sceneBoundingRect().contains(event.scenePos()):
+                    names = self.frame.data["compare_names"] if self.frame is not None else ()
+                    if i < len(names):
+                        self.paramsRequested.emit({"classifier": names[i], "compare": False})
+                    return
+            return
+        vb = self.plots["map"].vb
+        if not vb.sceneBoundingRect().contains(event.scenePos()):
+            return
+        point = vb.mapSceneToView(event.scenePos())
+        remove = (event.button() == QtCore.Qt.MouseButton.RightButton
+                  or bool(event.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier))
+        if remove:
+            self.remove_nearest(point.x(), point.y())
+        elif event.button() == QtCore.Qt.MouseButton.LeftButton:
+            self.add_point(point.x(), point.y())
+        event.accept()
+
+    def _moved(self, scene_pos) -> None:
+        if self._compare_mode or self.frame is None or self._shown_proba is None:
+            return
+        vb = self.plots["map"].vb
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            self.hover.hide()
+            return
+        point = vb.mapSceneToView(scene_pos)
+        self.hover_text(point.x(), point.y())
+
+    def hover_text(self, x: float, y: float) -> str:
+        """Show (and return) the predicted probabilities at (x, y)."""
+        proba = self._shown_proba
+        classes = self.frame.data["classes"]
+        x0, x1, y0, y1 = self.frame.data["extent"]
+        if proba is None or not len(classes) or not (x0 <= x <= x1 and y0 <= y <= y1):
+            self.hover.hide()
+            return ""
+        h, w = proba.shape[1:]
+        col = min(w - 1, int((x - x0) / (x1 - x0) * w))
+        row = min(h - 1, int((y - y0) / (y1 - y0) * h))
+        names = list(self.frame.data["names"])
+        lines = [f"{names[c] if c < len(names) else c}: {proba[j, row, col]:.2f}" for j, c in enumerate(classes)]
+        text = "\n".join(lines)
+        self.hover.setText(text)
+        self.hover.setPos(x, y)
+        self.hover.show()
+        return text
+
+    # -- showing -----------------------------------------------------------------------------------
+    def set_params(self, params: Mapping[str, Any]) -> None:
+        super().set_params(params)
+        if self._tools is not None:
+            self.compare_button.blockSignals(True)
+            self.compare_button.setChecked(bool(params.get("compare")))
+            self.compare_button.blockSignals(False)
+
+    def _set_mode(self, compare: bool) -> None:
+        if compare == self._compare_mode:
+            return
+        self.widget.ci.removeItem(self.compare_layout if self._compare_mode else self.main_layout)
+        self.widget.ci.addItem(self.compare_layout if compare else self.main_layout)
+        self._compare_mode = compare
+
+    def show(self, frame: Frame) -> None:
+        self.frame = frame
+        data = frame.data
+        labels = np.asarray(data["labels"])
+        present = int(labels.max()) + 1 if len(labels) else 0
+        if present > self.n_draw_classes:
+            self.n_draw_classes = min(MAX_CLASSES, present)
+            self._update_class_buttons()
+        compare = len(data["compare_names"]) > 0
+        self._set_mode(compare)
+        if compare:
+            self._show_compare(frame)
+        else:
+            self._show_main(frame)
+
+    def _extent_rect(self, extent) -> QtCore.QRectF:
+        x0, x1, y0, y1 = (float(v) for v in extent)
+        return QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
+
+    def _show_points(self, data) -> None:
+        x = np.asarray(data["x"])
+        labels = np.asarray(data["labels"])
+        test = np.asarray(data["test"], dtype=bool)
+        for label in range(MAX_CLASSES):
+            mine = labels == label
+            train, held = x[mine & ~test], x[mine & test]
+            _set_points(self.train_items[label], train)
+            _set_points(self.test_items[label], held)
+        predicted = np.asarray(data["predicted"])
+        wrong = x[(predicted >= 0) & (predicted != labels)] if len(x) else np.zeros((0, 2))
+        _set_points(self.error_items, wrong)
+        _set_points(self.support_items, np.asarray(data["support_vectors"]).reshape(-1, 2))
+
+    def _show_main(self, frame: Frame) -> None:
+        data = frame.data
+        plot = self.plots["map"]
+        extent = data["extent"]
+        rect = self._extent_rect(extent)
+        if plot.vb.targetRect() != rect:
+            plot.setRange(rect, padding=0)
+        key = self._frame_key(frame)
+        fine = self._fine.get(key)
+        if fine is not None:
+            proba, rgba, lines = fine
+        else:
+            proba = np.asarray(data["proba"])
+            rgba, lines = render(proba, data["classes"], extent)
+        self._shown_key = key
+        self._apply_map(proba, rgba, lines, rect)
+        splits = np.asarray(data["splits"]).reshape(-1, 4)
+        self.split_lines.setData(splits[:, [0, 2]].ravel(), splits[:, [1, 3]].ravel())
+        self._show_points(data)
+        train_curve = np.asarray(data["train_accuracy_curve"])
+        test_curve = np.asarray(data["test_accuracy_curve"])
+        stages = np.arange(1, len(train_curve) + 1)
+        for item, curve in ((self.train_curve, train_curve), (self.test_curve, test_curve)):
+            finite = np.isfinite(curve)  # no model (or no test points): nothing to plot
+            item.setData(stages[finite], curve[finite])
+        self.plots["accuracy"].setXRange(0.5, max(2, int(data["n_stages"])) + 0.5, padding=0)
+        text = f"train {data['train_accuracy']:.1%}   test {data['test_accuracy']:.1%}"
+        if not np.isfinite(data["train_accuracy"]):
+            text = "no model"
+        label = models.label(self.params.get("classifier", "svm")) if "classifier" in self.params else ""
+        self.corner.setText(f"{label}\n{text}" if label else text)
+        problem = frame.message if not len(data["classes"]) else ""
+        self.notice.setText(problem)
+        self.notice.setVisible(bool(problem))
+        if key is not None and fine is None:
+            self._idle.start()
+
+    def _apply_map(self, proba, rgba, lines, rect) -> None:
+        self._shown_proba = proba
+        self.image.setImage(rgba, levels=None, autoLevels=False)
+        self.image.setRect(rect)
+        self.boundary.setData(*lines)
+
+    def _show_compare(self, frame: Frame) -> None:
+        data = frame.data
+        names = list(data["compare_names"])
+        maps = np.asarray(data["compare_proba"])
+        accuracy = np.asarray(data["compare_accuracy"])
+        extent = data["extent"]
+        rect = self._extent_rect(extent)
+        x = np.asarray(data["x"])
+        labels = np.asarray(data["labels"])
+        test = np.asarray(data["test"], dtype=bool)
+        brushes = [pg.mkBrush(class_color(label)) for label in range(MAX_CLASSES)]
+        pens = [pg.mkPen(class_color(label), width=1.5) for label in range(MAX_CLASSES)]
+        for i, plot in enumerate(self.compare_plots):
+            if i >= len(names):
+                plot.hide()
+                continue
+            plot.show()
+            rgba, lines = render(maps[i], data["classes"], extent)
+            self.compare_images[i].setImage(rgba, levels=None, autoLevels=False)
+            self.compare_images[i].setRect(rect)
+            self.compare_lines[i].setData(*lines)
+            _set_points(self.compare_train[i], x[~test], brush=[brushes[l % MAX_CLASSES] for l in labels[~test]])
+            _set_points(self.compare_test[i], x[test], pen=[pens[l % MAX_CLASSES] for l in labels[test]])
+            plot.setTitle(f"{models.label(names[i])}<br><span style='font-size:9pt'>train {accuracy[i, 0]:.0%} · "
+                          f"test {accuracy[i, 1]:.0%}</span>", size="10pt")
+            plot.setRange(rect, padding=0)
+
+    # -- fine map when idle --------------------------------------------------------------------
+    @staticmethod
+    def _frame_key(frame: Frame):
+        state = frame.state
+        refiner = getattr(state, "refiner", None)
+        return None if refiner is None else (refiner.token, int(state.stage))
+
+    def _request_fine(self) -> None:
+        frame = self.frame
+        if frame is None or self._compare_mode:
+            return
+        key = self._frame_key(frame)
+        if key is None or key in self._fine:
+            return
+        self._runner.submit("refine", _refine_job, key, frame.state.refiner, int(frame.state.stage),
+                            np.asarray(frame.data["classes"]))
+
+    def _refined(self, _job: str, result) -> None:
+        key, proba, rgba, lines = result
+        self._fine[key] = (proba, rgba, lines)
+        while len(self._fine) > 24:
+            self._fine.popitem(last=False)
+        if key == self._shown_key and self.frame is not None and not self._compare_mode:
+            self._apply_map(proba, rgba, lines, self._extent_rect(self.frame.data["extent"]))
+
+    def wait_fine(self, timeout_ms: int = 10000) -> bool:
+        """Compute the fine map of the shown frame now (headless rendering, tests); True if shown."""
+        frame = self.frame
+        key = None if frame is None else self._frame_key(frame)
+        if key is None:
+            return False
+        self._idle.stop()
+        if key not in self._fine:
+            self._refined("refine", _refine_job(key, frame.state.refiner, int(frame.state.stage),
+                                                np.asarray(frame.data["classes"])))
+        else:
+            proba, rgba, lines = self._fine[key]
+            self._apply_map(proba, rgba, lines, self._extent_rect(frame.data["extent"]))
+        return True
+
+    def close(self) -> None:
+        self._idle.stop()
+        self._runner.shutdown()
+        super().close()

@@ -1,0 +1,438 @@
+"""Mini-batch SGD on a model whose parameters form a plane (or a line), several runs side by side.
+
+Pure NumPy (no Qt). Each run has its own batch size and learning rate; ``step()`` does one
+mini-batch update for every run, ``step(coarse=True)`` finishes every run's current epoch.
+
+Randomness: the data set comes from the ``data_seed`` parameter (so the view's ``prepare`` can
+rebuild it without the session seed); each run's batch order in epoch ``e`` comes from
+``default_rng([seed, run, e])``, so (seed, epoch, position) in the frame state fully fix the
+random stream and ``restore(frame)`` + ``step()`` reproduces a run exactly.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from explorer.scene import Frame
+
+MODELS = ("linear", "logistic", "double_well")
+COMPARE = ("batch_size", "learning_rate")
+SCHEDULES = ("constant", "step", "exponential", "cosine")
+MAX_RUNS = 4
+#: A parameter beyond this size (or a non-finite one) means the run diverged.
+DIVERGENCE_LIMIT = 1e6
+#: Tiny ridge on w keeps the logistic minimum finite when the classes happen to separate.
+LOGISTIC_L2 = 1e-3
+#: Tilt of the double well: u^4/4 - u^2/2 - c*u has a shallow minimum left, a deep one right.
+DOUBLE_WELL_TILT = 0.2
+#: About this many trajectory points are kept per run over a whole run (thinned evenly).
+TRAJECTORY_POINTS = 3000
+#: Logistic batches up to this size are computed with plain floats (faster than NumPy calls).
+SCALAR_BATCH = 16
+
+# True parameters of the generated data.
+LINEAR_TRUE = (1.5, -0.5)
+LINEAR_X = (0.5, 1.2)  # mean, sd: an off-centre x couples w and b (tilted, elongated contours)
+
+
+# -- schedules ---------------------------------------------------------------------------------
+def lr_factor(epoch: int, schedule: str, warmup: int = 0, decay: float = 0.5, step_every: int = 10,
+              epochs: int = 50) -> float:
+    """Multiplier of the base learning rate during (0-based) ``epoch``.
+
+    Warm-up: (epoch + 1) / (warmup + 1) for the first ``warmup`` epochs; then, with
+    e = epoch - warmup: constant 1; step decay**(e // step_every); exponential decay**e;
+    cosine 0.5 * (1 + cos(pi * min(e, T) / T)) with T = max(1, epochs - warmup).
+    """
+    if epoch < warmup:
+        return (epoch + 1) / (warmup + 1)
+    e = epoch - warmup
+    if schedule == "constant":
+        return 1.0
+    if schedule == "step":
+        return float(decay ** (e // max(1, step_every)))
+    if schedule == "exponential":
+        return float(decay ** e)
+    if schedule == "cosine":
+        span = max(1, epochs - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(e, span) / span))
+    raise ValueError(f"unknown schedule {schedule!r}")
+
+
+# -- data and models ---------------------------------------------------------------------------
+def make_data(model: str, n: int, noise: float, data_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The generated data set (x, y); for the double well x holds each sample's tilt, y is zeros."""
+    rng = np.random.default_rng([int(data_seed) % 2**63, MODELS.index(model)])
+    if model == "linear":
+        x = rng.normal(LINEAR_X[0], LINEAR_X[1], n)
+        y = LINEAR_TRUE[0] * x + LINEAR_TRUE[1] + noise * rng.normal(size=n)
+    elif model == "logistic":
+        y = rng.permutation(np.arange(n) % 2).astype(float)
+        x = np.where(y > 0, 1.0, -1.0) + (0.3 + noise) * rng.normal(size=n)
+    elif model == "double_well":
+        x = 2.0 * noise * rng.normal(size=n)
+        x -= x.mean()  # tilts average to exactly zero: the full-data loss is the plain double well
+        y = np.zeros(n)
+    else:
+        raise ValueError(f"unknown model {model!r}")
+    return x, y
+
+
+def _softplus(z: np.ndarray) -> np.ndarray:
+    return np.logaddexp(0.0, z)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+_DW_ROOTS = np.sort(np.roots([1.0, 0.0, -1.0, -DOUBLE_WELL_TILT]).real)
+_DW_OFFSET = float(_DW_ROOTS[2] ** 4 / 4 - _DW_ROOTS[2] ** 2 / 2 - DOUBLE_WELL_TILT * _DW_ROOTS[2])
+
+
+def double_well(u: np.ndarray | float) -> np.ndarray | float:
+    """The full-data double-well loss, shifted so the deep minimum is exactly 0."""
+    return u * u * u * u / 4 - u * u / 2 - DOUBLE_WELL_TILT * u - _DW_OFFSET
+
+
+#: (shallow minimum, barrier top, deep minimum) of the double well.
+DOUBLE_WELL_POINTS = tuple(float(r) for r in _DW_ROOTS)
+
+
+@dataclass
+class Model:
+    """Full-data and mini-batch loss/gradients of one model on one data set.
+
+    Parameters are arrays of shape (..., P) with P = 2 (w, b) or 1 (the double well's u).
+    """
+
+    kind: str
+    x: np.ndarray
+    y: np.ndarray
+
+    def __post_init__(self) -> None:
+        self.n = len(self.x)
+        self.dim = 1 if self.kind == "double_well" else 2
+        if self.kind == "linear":
+            design = np.column_stack([self.x, np.ones(self.n)])
+            self.optimum = np.linalg.lstsq(design, self.y, rcond=None)[0]
+            residual = design @ self.optimum - self.y
+            self.min_loss = float(0.5 * np.mean(residual ** 2))
+            mx = float(np.mean(self.x))
+            self.hessian = np.array([[float(np.mean(self.x ** 2)), mx], [mx, 1.0]])
+        elif self.kind == "logistic":
+            self.optimum = self._newton()
+            self.min_loss = float(self.loss(self.optimum))
+        else:
+            self.optimum = np.array([DOUBLE_WELL_POINTS[2]])
+            self.min_loss = 0.0
+
+    # full data -------------------------------------------------------------------------------
+    def loss(self, theta: np.ndarray) -> np.ndarray:
+        """Full-data loss, vectorised over the leading axes of ``theta``."""
+        theta = np.asarray(theta, dtype=float)
+        if self.kind == "linear":
+            d = theta - self.optimum
+            h = self.hessian
+            quad = h[0, 0] * d[..., 0] ** 2 + 2 * h[0, 1] * d[..., 0] * d[..., 1] + h[1, 1] * d[..., 1] ** 2
+            return self.min_loss + 0.5 * quad
+        if self.kind == "logistic":
+            w, b = theta[..., 0, None], theta[..., 1, None]
+            z = w * self.x + b
+            data = np.mean(_softplus(z) - self.y * z, axis=-1)
+            return data + 0.5 * LOGISTIC_L2 * theta[..., 0] ** 2
+        return double_well(theta[..., 0])
+
+    def per_sample_gradients(self, theta: np.ndarray, index: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Gradient of each sample's loss at ``theta`` (shape (P,)): an (m, P) array."""
+        x, y = self.x[index], self.y[index]
+        if self.kind == "linear":
+            r = theta[0] * x + theta[1] - y
+            return np.column_stack([r * x, r])
+        if self.kind == "logistic":
+            r = _sigmoid(theta[0] * x + theta[1]) - y
+            return np.column_stack([r * x + LOGISTIC_L2 * theta[0], r])
+        u = theta[0]
+        return (u * u * u - u - DOUBLE_WELL_TILT - x)[:, None]
+
+    def gradient(self, theta: np.ndarray, index: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Mean gradient over the samples ``index`` (all of them by default)."""
+        return self.per_sample_gradients(np.asarray(theta, dtype=float), index).mean(axis=0)
+
+    def _newton(self) -> np.ndarray:
+        theta = np.zeros(2)
+        design = np.column_stack([self.x, np.ones(self.n)])
+        ridge = np.diag([LOGISTIC_L2, 0.0])
+        for _ in range(100):
+            p = _sigmoid(design @ theta)
+            grad = design.T @ (p - self.y) / self.n + ridge @ theta
+            hess = (design * (p * (1 - p))[:, None]).T @ design / self.n + ridge + 1e-12 * np.eye(2)
+            delta = np.linalg.solve(hess, grad)
+            # Damped Newton: never jump further than 5 units in one go.
+            scale = min(1.0, 5.0 / max(1e-300, float(np.max(np.abs(delta)))))
+            theta = theta - scale * delta
+            if np.max(np.abs(delta)) < 1e-12:
+                break
+        return theta
+
+
+def _logistic_batch_gradient(w: float, b: float, xs: Any, ys: Any, lo: int, hi: int) -> tuple[float, float]:
+    """Mean logistic gradient over samples lo..hi-1 (plain floats for lists, NumPy for arrays)."""
+    if type(xs) is list:  # small batch: plain floats beat NumPy's per-call cost
+        gw = gb = 0.0
+        for i in range(lo, hi):
+            z = w * xs[i] + b
+            if z >= 0:
+                p = 1.0 / (1.0 + math.exp(-z))
+            else:
+                e = math.exp(z)
+                p = e / (1.0 + e)
+            gw += (p - ys[i]) * xs[i]
+            gb += p - ys[i]
+    else:
+        with np.errstate(all="ignore"):
+            resid = _sigmoid(w * xs[lo:hi] + b) - ys[lo:hi]
+            gw = float(resid @ xs[lo:hi])
+            gb = float(resid.sum())
+    return gw / (hi - lo) + LOGISTIC_L2 * w, gb / (hi - lo)
+
+
+# -- runs ----------------------------------------------------------------------------------------
+def run_settings(params: Mapping[str, Any]) -> tuple[list[int], list[float]]:
+    """Each run's effective batch size (clamped to n) and base learning rate."""
+    count = int(params["runs"])
+    n = int(params["n_samples"])
+    compare = params["compare"]
+    batches, rates = [], []
+    for i in range(1, count + 1):
+        batch = params[f"run{i}_batch_size"] if compare == "batch_size" else params["batch_size"]
+        rate = params[f"run{i}_learning_rate"] if compare == "learning_rate" else params["learning_rate"]
+        batches.append(max(1, min(n, int(batch))))
+        rates.append(float(rate))
+    return batches, rates
+
+
+def run_label(compare: str, batch: int, rate: float, n: int) -> str:
+    """The legend text of one run: the value being compared."""
+    if compare == "batch_size":
+        return f"batch {batch}" + (" (full)" if batch >= n else "")
+    return f"lr {rate:g}"
+
+
+def batch_order(seed: int, run: int, epoch: int, n: int, shuffle: bool) -> np.ndarray:
+    """Sample order of one run's epoch: a fresh permutation per epoch, or the data order."""
+    if not shuffle:
+        return np.arange(n)
+    return np.random.default_rng([int(seed) % 2**63, run, epoch]).permutation(n)
+
+
+class Simulation:
+    """Several mini-batch SGD runs over the same data; one frame per update (or per epoch)."""
+
+    def __init__(self, params: Mapping[str, Any], seed: int, data: Any = None) -> None:
+        self.params = dict(params)
+        self.seed = int(seed)
+        self.kind = params["model"]
+        self.n = int(params["n_samples"])
+        x, y = make_data(self.kind, self.n, float(params["noise"]), int(params["data_seed"]))
+        self.model = Model(self.kind, x, y)
+        self.epochs = int(params["epochs"])
+        self.batches, self.base_rates = run_settings(params)
+        self.runs = len(self.batches)
+        self.labels = [run_label(params["compare"], b, r, self.n) for b, r in zip(self.batches, self.base_rates)]
+        self.per_epoch = [math.ceil(self.n / b) for b in self.batches]
+        start = [float(params["init_w"]), float(params["init_b"])][: self.model.dim]
+        self.start = np.array(start)
+        self.start_loss = float(self.model.loss(self.start))
+
+        # Preallocated trajectory buffers; frames hold read-only views of their filled part.
+        self.strides = [max(1, math.ceil(self.epochs * p / TRAJECTORY_POINTS)) for p in self.per_epoch]
+        self._traj, self._rec_epoch, self._rec_loss = [], [], []
+        for p, stride in zip(self.per_epoch, self.strides):
+            cap = self.epochs * p // stride + self.epochs + 2
+            self._traj.append(np.zeros((cap, self.model.dim)))
+            self._rec_epoch.append(np.zeros(cap))
+            self._rec_loss.append(np.zeros(cap))
+
+        self._step = 0
+        self.theta = [list(self.start) for _ in range(self.runs)]
+        self.updates = [0] * self.runs
+        self.epoch = [0] * self.runs
+        self.pos = [0] * self.runs  # batches done in the current epoch
+        self.diverged_epoch = [0] * self.runs  # 0: not diverged; else the 1-based epoch
+        self.records = [0] * self.runs
+        self.shuffled = [bool(params["shuffle"])] * self.runs  # shuffle flag of each run's current epoch
+        self._cache: list[Any] = [None] * self.runs
+        for r in range(self.runs):
+            self._record(r)
+        self.set_params(params)
+
+    # -- the contract --------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return all(self._stopped(r) for r in range(self.runs))
+
+    def set_params(self, params: Mapping[str, Any]) -> None:
+        self.params = dict(params)
+        _, self.base_rates = run_settings(params)
+        self.base_rates = self.base_rates[: self.runs]
+
+    def lr_now(self, run: int) -> float:
+        p = self.params
+        return self.base_rates[run] * lr_factor(min(self.epoch[run], self.epochs - 1), p["schedule"],
+                                                int(p["warmup_epochs"]), float(p["decay"]),
+                                                int(p["step_every"]), self.epochs)
+
+    def step(self, coarse: bool = False) -> Frame:
+        for r in range(self.runs):
+            if self._stopped(r):
+                continue
+            count = self.per_epoch[r] - self.pos[r] if coarse else 1
+            self._advance(r, count)
+        self._step += 1
+        return self.frame()
+
+    def frame(self) -> Frame:
+        data: dict[str, Any] = {}
+        for r in range(self.runs):
+            k = self.records[r]
+            for key, buffer in (("trajectory", self._traj[r]), ("epochs", self._rec_epoch[r]),
+                                ("loss", self._rec_loss[r])):
+                view = buffer[:k]
+                view.flags.writeable = False
+                data[f"run{r + 1}_{key}"] = view
+        data["theta"] = np.array(self.theta, dtype=float).reshape(self.runs, self.model.dim)
+        data["loss"] = np.array([self._rec_loss[r][self.records[r] - 1] for r in range(self.runs)])
+        data["updates"] = np.array(self.updates, dtype=np.int64)
+        data["epoch"] = np.array([self.pos_epoch(r) for r in range(self.runs)])
+        data["batch_size"] = np.array(self.batches, dtype=np.int64)
+        data["learning_rate"] = np.array(self.base_rates, dtype=float)
+        data["current_learning_rate"] = np.array([self.lr_now(r) for r in range(self.runs)])
+        data["diverged"] = np.array([d > 0 for d in self.diverged_epoch])
+        data["diverged_epoch"] = np.array(self.diverged_epoch, dtype=np.int64)
+        state = {
+            "step": self._step, "theta": [list(t) for t in self.theta], "updates": list(self.updates),
+            "epoch": list(self.epoch), "pos": list(self.pos), "diverged_epoch": list(self.diverged_epoch),
+            "records": list(self.records), "shuffled": list(self.shuffled),
+        }
+        return Frame(self._step, data, state, self._message(), self.done)
+
+    def restore(self, frame: Frame) -> None:
+        s = frame.state
+        self._step = s["step"]
+        self.theta = [list(t) for t in s["theta"]]
+        self.updates = list(s["updates"])
+        self.epoch = list(s["epoch"])
+        self.pos = list(s["pos"])
+        self.diverged_epoch = list(s["diverged_epoch"])
+        self.records = list(s["records"])
+        self.shuffled = list(s["shuffled"])
+        # The buffers below each record count were written by the same deterministic steps.
+        self._cache = [None] * self.runs
+
+    # -- helpers -------------------------------------------------------------------------------
+    def pos_epoch(self, run: int) -> float:
+        """Progress of a run in epochs (fractional)."""
+        return self.updates[run] / self.per_epoch[run]
+
+    def _stopped(self, run: int) -> bool:
+        return self.diverged_epoch[run] > 0 or self.epoch[run] >= self.epochs
+
+    def _message(self) -> str:
+        diverged = [f"run {r + 1} ({self._describe(r)}) diverged at epoch {self.diverged_epoch[r]}"
+                    for r in range(self.runs) if self.diverged_epoch[r]]
+        if diverged:
+            return "; ".join(diverged)
+        if self.done:
+            return f"all runs finished {self.epochs} epochs"
+        best = min(range(self.runs), key=lambda r: self._rec_loss[r][self.records[r] - 1])
+        epoch = min(self.pos_epoch(r) for r in range(self.runs))
+        return (f"step {self._step}: slowest run at epoch {epoch:.2f}; lowest loss "
+                f"{self._rec_loss[best][self.records[best] - 1]:.4g} (run {best + 1}, {self.labels[best]})")
+
+    def _describe(self, run: int) -> str:
+        if self.params["compare"] == "learning_rate":
+            return f"lr {self.base_rates[run]:g}"
+        return f"{self.labels[run]}, lr {self.base_rates[run]:g}"
+
+    def _record(self, run: int) -> None:
+        k = self.records[run]
+        theta = self.theta[run]
+        self._traj[run][k] = theta
+        self._rec_epoch[run][k] = self.pos_epoch(run)
+        self._rec_loss[run][k] = float(self.model.loss(np.asarray(theta)))
+        self.records[run] = k + 1
+
+    def _epoch_data(self, run: int) -> Any:
+        """Per-batch data of a run's current epoch (cached until the epoch ends or a restore)."""
+        if self._cache[run] is not None:
+            return self._cache[run]
+        order = batch_order(self.seed, run, self.epoch[run], self.n, self.shuffled[run])
+        starts = np.arange(0, self.n, self.batches[run])
+        counts = np.diff(np.append(starts, self.n)).astype(float)
+        x, y = self.model.x[order], self.model.y[order]
+        if self.kind == "linear":
+            sums = [np.add.reduceat(v, starts) for v in (x, y, x * x, x * y)]
+            cache = [(a / c).tolist() for a, c in zip(sums, [counts] * 4)]
+        elif self.kind == "double_well":
+            cache = [(np.add.reduceat(x, starts) / counts).tolist()]
+        elif self.batches[run] <= SCALAR_BATCH:
+            cache = (x.tolist(), y.tolist(), starts.tolist(), counts.tolist())
+        else:
+            cache = (x, y, starts.tolist(), counts.tolist())
+        self._cache[run] = cache
+        return cache
+
+    def _advance(self, r: int, count: int) -> None:
+        """Do up to ``count`` updates of run ``r`` (stops at the epoch limit or divergence)."""
+        stride = self.strides[r]
+        per_epoch = self.per_epoch[r]
+        theta = self.theta[r]
+        limit = DIVERGENCE_LIMIT
+        while count > 0 and not self._stopped(r):
+            cache = self._epoch_data(r)
+            rate = self.lr_now(r)
+            end = min(per_epoch, self.pos[r] + count)
+            diverged = False
+            for k in range(self.pos[r], end):
+                if self.kind == "linear":
+                    mx, my, mxx, mxy = cache[0][k], cache[1][k], cache[2][k], cache[3][k]
+                    w, b = theta
+                    new = [w - rate * (w * mxx + b * mx - mxy), b - rate * (w * mx + b - my)]
+                elif self.kind == "double_well":
+                    u = theta[0]
+                    new = [u - rate * (u * u * u - u - DOUBLE_WELL_TILT - cache[0][k])]
+                else:
+                    xs, ys, starts, counts = cache
+                    lo = starts[k]
+                    hi = lo + int(counts[k])
+                    w, b = theta
+                    gw, gb = _logistic_batch_gradient(w, b, xs, ys, lo, hi)
+                    new = [w - rate * gw, b - rate * gb]
+                if not all(abs(v) <= limit for v in new):  # also catches NaN
+                    diverged = True
+                    done_here = k - self.pos[r]
+                    break
+                theta = new
+                self.updates[r] += 1
+                if self.updates[r] % stride == 0 and k + 1 < per_epoch:
+                    self.theta[r] = theta
+                    self._record(r)
+            else:
+                done_here = end - self.pos[r]
+            self.theta[r] = theta
+            count -= done_here
+            self.pos[r] += done_here
+            if diverged:
+                self.diverged_epoch[r] = self.epoch[r] + 1
+                self._record(r)
+                return
+            if self.pos[r] == per_epoch:
+                self.pos[r] = 0
+                self.epoch[r] += 1
+                self.shuffled[r] = bool(self.params["shuffle"])
+                self._cache[r] = None
+                self._record(r)
