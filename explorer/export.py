@@ -202,22 +202,30 @@ def _paint(view: "SceneView", painter: "QtGui.QPainter", target, source) -> None
 
 
 def render_image(view: "SceneView", width: int) -> "QtGui.QImage":
-    """The whole view (all its plots) drawn into a QImage ``width`` pixels wide, aspect preserved."""
+    """The whole view (all its plots) drawn into a QImage ``width`` pixels wide, aspect preserved.
+
+    Drawn as on a high-DPI screen (the image's device pixel ratio is the scale), so text, pens,
+    symbols and items that ignore transformations (legends, labels) all scale together.
+    """
     from PySide6 import QtCore, QtGui
 
     check_width(width)
     source = _source_rect(view)
-    height = max(1, round(width * source.height() / source.width()))
+    scale = width / source.width()
+    height = max(1, round(source.height() * scale))
     image = QtGui.QImage(width, height, QtGui.QImage.Format.Format_ARGB32_Premultiplied)
+    image.setDevicePixelRatio(scale)
     image.fill(QtGui.QColor("#ffffff"))
     painter = QtGui.QPainter(image)
     try:
         painter.setRenderHints(QtGui.QPainter.RenderHint.Antialiasing
                                | QtGui.QPainter.RenderHint.TextAntialiasing
                                | QtGui.QPainter.RenderHint.SmoothPixmapTransform)
-        _paint(view, painter, QtCore.QRectF(0, 0, width, height), source)
+        view.export_scene().render(painter, QtCore.QRectF(0, 0, source.width(), source.height()), source,
+                                   QtCore.Qt.AspectRatioMode.IgnoreAspectRatio)
     finally:
         painter.end()
+    image.setDevicePixelRatio(1.0)
     return image
 
 
@@ -243,7 +251,9 @@ def export_svg(view: "SceneView", path: str | Path, width: int | None = None) ->
         generator = QtSvg.QSvgGenerator()
         generator.setFileName(tmp)
         generator.setSize(QtCore.QSize(width, height))
-        generator.setViewBox(QtCore.QRect(0, 0, width, height))
+        # Drawn at the view's own size; the viewBox lets any SVG viewer scale it uniformly.
+        logical = QtCore.QRectF(0, 0, source.width(), source.height())
+        generator.setViewBox(logical)
         generator.setTitle(view.scene.title)
         generator.setDescription(f"ML Explorer: {view.scene.id}")
         painter = QtGui.QPainter()
@@ -252,8 +262,8 @@ def export_svg(view: "SceneView", path: str | Path, width: int | None = None) ->
         try:
             painter.setRenderHints(QtGui.QPainter.RenderHint.Antialiasing
                                    | QtGui.QPainter.RenderHint.TextAntialiasing)
-            painter.fillRect(QtCore.QRectF(0, 0, width, height), QtGui.QColor("#ffffff"))
-            _paint(view, painter, QtCore.QRectF(0, 0, width, height), source)
+            painter.fillRect(logical, QtGui.QColor("#ffffff"))
+            _paint(view, painter, logical, source)
         finally:
             painter.end()
     return Path(path)
