@@ -182,6 +182,22 @@ def _source_rect(view: "SceneView"):
     return rect
 
 
+@contextlib.contextmanager
+def _uncached(scene) -> Iterator[None]:
+    """Draw items directly while exporting: a pixmap cached at screen resolution would be blurry."""
+    from PySide6 import QtWidgets
+
+    no_cache = QtWidgets.QGraphicsItem.CacheMode.NoCache
+    cached = [(item, item.cacheMode()) for item in scene.items() if item.cacheMode() != no_cache]
+    for item, _ in cached:
+        item.setCacheMode(no_cache)
+    try:
+        yield
+    finally:
+        for item, mode in cached:
+            item.setCacheMode(mode)
+
+
 def _paint(view: "SceneView", painter: "QtGui.QPainter", target, source) -> None:
     """Draw ``source`` of the view's scene into ``target`` in pyqtgraph's export mode, as its
     ImageExporter does: scatter symbols are drawn as paths scaled to the output resolution
@@ -195,7 +211,8 @@ def _paint(view: "SceneView", painter: "QtGui.QPainter", target, source) -> None
     try:
         for item in items:
             item.setExportMode(True, options)
-        scene.render(painter, target, source, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio)
+        with _uncached(scene):
+            scene.render(painter, target, source, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio)
     finally:
         for item in items:
             item.setExportMode(False)
@@ -221,8 +238,9 @@ def render_image(view: "SceneView", width: int) -> "QtGui.QImage":
         painter.setRenderHints(QtGui.QPainter.RenderHint.Antialiasing
                                | QtGui.QPainter.RenderHint.TextAntialiasing
                                | QtGui.QPainter.RenderHint.SmoothPixmapTransform)
-        view.export_scene().render(painter, QtCore.QRectF(0, 0, source.width(), source.height()), source,
-                                   QtCore.Qt.AspectRatioMode.IgnoreAspectRatio)
+        with _uncached(view.export_scene()):
+            view.export_scene().render(painter, QtCore.QRectF(0, 0, source.width(), source.height()), source,
+                                       QtCore.Qt.AspectRatioMode.IgnoreAspectRatio)
     finally:
         painter.end()
     image.setDevicePixelRatio(1.0)

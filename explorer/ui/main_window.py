@@ -294,6 +294,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _after_params(self) -> None:
         assert self.view is not None
         self.view.set_params(self.params)
+        self.view.cache_axes()  # a view may have added plots for these parameters
         key = self.view.prepare_key(self.params, self.seed)
         if key is None:
             self._prepared_key = self._pending_prepare_key = None

@@ -57,6 +57,13 @@ class SceneView(QtCore.QObject):
         """An optional scene-specific tool strip the window shows above the plots."""
         return None
 
+    def cache_axes(self) -> None:
+        """Keep every axis (ticks, labels, grid) as a pixmap: axes are the costliest items to
+        repaint (~7 ms each here) and change only when a plot's range changes."""
+        for item in self.widget.scene().items():
+            if isinstance(item, pg.AxisItem):
+                item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
     # -- export --------------------------------------------------------------------------
     def export_scene(self) -> QtWidgets.QGraphicsScene:
         return self.widget.scene()

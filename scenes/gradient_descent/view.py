@@ -72,6 +72,15 @@ def _arrow_segments(starts: np.ndarray, vectors: np.ndarray, head: float = 0.3,
     return parts.reshape(-1, 2)
 
 
+def _nice_ceiling(value: float) -> int:
+    """The smallest of 1, 2, 5 × 10^k that is at least ``value``."""
+    decade = 10 ** math.floor(math.log10(value))
+    for factor in (1, 2, 5, 10):
+        if factor * decade >= value:
+            return int(factor * decade)
+    return int(10 * decade)
+
+
 def prepare_surface(surface: Surface) -> PreparedSurface:
     """Colour image, contour lines, gradient field and markers of ``surface`` (pure NumPy)."""
     x0, x1, y0, y1 = surface.domain
@@ -144,6 +153,9 @@ class GradientDescentView(SceneView):
     def __init__(self, scene: Scene, params: Mapping[str, Any]) -> None:
         super().__init__(scene, params)
         self._prepared: PreparedSurface | None = None
+        #: per optimiser: (trail length, status) last drawn
+        self._shown: dict[str, tuple[int, str]] = {}
+        self._loss_range: tuple[int, int, int] | None = None
         self._show_data_plot: bool | None = None
         self._labels: dict[str, str] = {}
         self._surface_name = ""
@@ -246,6 +258,10 @@ class GradientDescentView(SceneView):
             for item in (trail, arrow, point, note, curve, line):
                 item.setVisible(False)
 
+        # The surface picture changes only with the parameters: Qt keeps it as a pixmap.
+        device_cache = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+        for item in (self.image, self.contour.curve, self.field.curve):
+            item.setCacheMode(device_cache)
         layout.addItem(surface, row=0, col=0, rowspan=3)
         layout.addItem(self.legend, row=0, col=1)
         layout.layout.setColumnStretchFactor(0, 3)
@@ -271,6 +287,7 @@ class GradientDescentView(SceneView):
 
     def apply_prepared(self, data: PreparedSurface) -> None:
         self._prepared = data
+        self._shown.clear()
         x0, x1, y0, y1 = data.domain
         self.image.setImage(data.image, autoLevels=False, levels=None)
         self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
@@ -298,6 +315,9 @@ class GradientDescentView(SceneView):
     # -- parameters -------------------------------------------------------------------------
     def set_params(self, params: Mapping[str, Any]) -> None:
         super().set_params(params)
+        # A new run or a live change: what was shown no longer says anything about the next frame.
+        self._shown.clear()
+        self._loss_range = None
         names = enabled(self.params)
         self.legend.clear()
         for name in OPTIMIZERS:
@@ -336,6 +356,7 @@ class GradientDescentView(SceneView):
     # -- frames -----------------------------------------------------------------------------
     def show(self, frame: Frame) -> None:
         data = frame.data
+        self._show_loss_range(data)
         domain = self._prepared.domain if self._prepared is not None else (-2.5, 2.5, -2.5, 2.5)
         x0, x1, y0, y1 = domain
         span = max(x1 - x0, y1 - y0)
@@ -346,6 +367,12 @@ class GradientDescentView(SceneView):
             if key not in data:
                 continue
             trail = data[key]
+            status = data[f"{name}.status"]
+            # A stopped optimiser's trail no longer changes: skip its items (setData is costly).
+            shown = (len(trail), status)
+            if self._shown.get(name) == shown:
+                continue
+            self._shown[name] = shown
             self.trails[name].setData(trail[:, 0], trail[:, 1], skipFiniteCheck=True)
             steps = np.arange(len(data[f"{name}.loss"]))
             self.losses[name].setData(steps, data[f"{name}.loss"])
@@ -363,7 +390,6 @@ class GradientDescentView(SceneView):
                 self.arrows[name].setData(arrow[:, 0], arrow[:, 1], connect="finite")
             else:
                 self.arrows[name].setData([], [])
-            status = data[f"{name}.status"]
             if status != self._labels.get(name):
                 self._labels[name] = status
                 self._set_legend_text(name, status)
@@ -381,6 +407,23 @@ class GradientDescentView(SceneView):
             if "data.x" in data and self._show_data_plot:
                 line_x = getattr(self, "_line_x", np.array([0.0, 4.0]))
                 self.lines[name].setData(line_x, position[0] + position[1] * line_x)
+
+    def _show_loss_range(self, data: Mapping[str, Any]) -> None:
+        """Set the loss plot's range in coarse steps (nice step counts, whole decades), so its
+        axes are redrawn only now and then instead of on every frame."""
+        losses = [data[key] for key in data if key.endswith(".loss")]
+        if not losses:
+            return
+        steps = max(len(values) for values in losses) - 1
+        low = min(float(np.min(values)) for values in losses)
+        high = max(float(np.max(values)) for values in losses)
+        low_decade = math.floor(math.log10(max(low, 1e-16)))
+        high_decade = max(low_decade + 1, math.ceil(math.log10(max(high, 1e-16))))
+        key = (_nice_ceiling(max(steps, 10)), low_decade, high_decade)
+        if key != self._loss_range:
+            self._loss_range = key
+            self.plots["loss"].getViewBox().setRange(xRange=(0, key[0]), yRange=(low_decade, high_decade),
+                                                     padding=0.02)
 
     def _set_legend_text(self, name: str, status: str) -> None:
         color = theme.DIVERGED if status.startswith("diverged") else theme.FOREGROUND
