@@ -23,6 +23,12 @@ class Param:
     # live=True: takes effect at the next step; live=False: a change starts a new run.
     live: bool = False
     group: str = ""
+    # Show the control only while other parameters have these values, e.g. {"classifier": ("svm",)}.
+    show_if: Mapping[str, tuple] | None = None
+
+    def relevant(self, values: Mapping[str, Any]) -> bool:
+        """Whether this parameter matters for these values (the panel hides it otherwise)."""
+        return all(values.get(name) in allowed for name, allowed in (self.show_if or {}).items())
 
     @property
     def title(self) -> str:

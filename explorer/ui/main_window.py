@@ -60,10 +60,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.scene_list.setWordWrap(True)
         self.scene_list.setSpacing(2)
         for item_scene in registry.scenes():
-            item = QtWidgets.QListWidgetItem(f"{item_scene.title}\n{item_scene.summary}")
+            item = QtWidgets.QListWidgetItem()
             item.setData(QtCore.Qt.ItemDataRole.UserRole, item_scene.id)
+            item.setData(QtCore.Qt.ItemDataRole.AccessibleTextRole, f"{item_scene.title}: {item_scene.summary}")
             item.setToolTip(item_scene.summary)
+            label = QtWidgets.QLabel(f"<b>{item_scene.title}</b><br><span style='color:#555'>{item_scene.summary}</span>")
+            label.setWordWrap(True)
+            label.setContentsMargins(6, 4, 6, 4)
+            label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            item.setSizeHint(QtCore.QSize(200, label.heightForWidth(200) + 10))
             self.scene_list.addItem(item)
+            self.scene_list.setItemWidget(item, label)
         self.scene_list.currentItemChanged.connect(self._scene_chosen)
 
         # Centre: tool strip + plots + playback bar.
@@ -94,7 +101,7 @@ class MainWindow(QtWidgets.QMainWindow):
         splitter.addWidget(self.centre)
         splitter.addWidget(self.panel_holder)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([240, 860, 340])
+        splitter.setSizes([230, 830, 380])
         self.setCentralWidget(splitter)
 
         self.frame_message = QtWidgets.QLabel()

@@ -42,6 +42,7 @@ class Control(QtCore.QObject):
         if isinstance(param, (Float, Int)):
             self.slider = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
             self.slider.setObjectName(f"slider-{param.name}")
+            self.slider.setMinimumWidth(60)
             if self._direct:
                 self.slider.setRange(param.minimum, param.maximum)
             else:
@@ -62,6 +63,9 @@ class Control(QtCore.QObject):
             layout.addWidget(spin, 1)
         elif isinstance(param, Choice):
             combo = QtWidgets.QComboBox()
+            # Long choice names must not widen the panel; the open list shows them in full.
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
             for value in param.choices:
                 combo.addItem(param.display(value), value)
             combo.currentIndexChanged.connect(lambda index: self._emit(combo.itemData(index)))
@@ -162,7 +166,9 @@ class ParamPanel(QtWidgets.QScrollArea):
         super().__init__(parent)
         self.scene = scene
         self.setWidgetResizable(True)
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(330)
+        # Text wraps to the panel's width; only a vertical scroll bar is ever needed.
+        self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QtWidgets.QWidget()
         layout = QtWidgets.QVBoxLayout(body)
         layout.setContentsMargins(10, 10, 10, 10)
@@ -178,6 +184,8 @@ class ParamPanel(QtWidgets.QScrollArea):
 
         self.presets = QtWidgets.QComboBox()
         self.presets.setObjectName("presets")
+        self.presets.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.presets.setMinimumContentsLength(8)
         self.presets.addItem("Presets…", None)
         for preset in scene.presets:
             self.presets.addItem(preset.name, preset.name)
@@ -194,6 +202,8 @@ class ParamPanel(QtWidgets.QScrollArea):
         layout.addWidget(self.preset_note)
 
         self.controls: dict[str, Control] = {}
+        self._rows: dict[str, tuple[QtWidgets.QFormLayout, QtWidgets.QWidget]] = {}
+        self._boxes: dict[str, QtWidgets.QWidget] = {}
         groups: dict[str, QtWidgets.QFormLayout] = {}
         for param in scene.params:
             form = groups.get(param.group)
@@ -204,9 +214,11 @@ class ParamPanel(QtWidgets.QScrollArea):
                 if not param.group:
                     form.setContentsMargins(0, 0, 0, 0)
                 groups[param.group] = form
+                self._boxes[param.group] = box
                 layout.addWidget(box)
             control = Control(param, body)
             control.changed.connect(self.changed)
+            control.changed.connect(lambda *_: self.update_visibility())
             self.controls[param.name] = control
             if isinstance(param, Bool):
                 form.addRow(control.widget)
@@ -214,6 +226,7 @@ class ParamPanel(QtWidgets.QScrollArea):
                 label = QtWidgets.QLabel(param.title)
                 label.setToolTip(tooltip(param))
                 form.addRow(label, control.widget)
+            self._rows[param.name] = (form, control.widget)
 
         seed_row = QtWidgets.QHBoxLayout()
         seed_row.addWidget(QtWidgets.QLabel("Seed"))
@@ -250,6 +263,20 @@ class ParamPanel(QtWidgets.QScrollArea):
         for name, value in values.items():
             if name in self.controls and self.controls[name].value != value:
                 self.controls[name].set_value(value)
+        self.update_visibility()
+
+    def update_visibility(self) -> None:
+        """Show only the controls that matter for the current values (Param.show_if)."""
+        current = {name: control.value for name, control in self.controls.items()}
+        shown_groups: set[str] = set()
+        for param in self.scene.params:
+            form, widget = self._rows[param.name]
+            visible = param.relevant(current)
+            form.setRowVisible(widget, visible)
+            if visible:
+                shown_groups.add(param.group)
+        for group, box in self._boxes.items():
+            box.setVisible(group in shown_groups)
 
     def set_seed(self, seed: int) -> None:
         with QtCore.QSignalBlocker(self.seed):

@@ -34,17 +34,17 @@ PARAMS = (
           minimum=-5.0, maximum=5.0, decimals=2, group="Start"),
     Float("start_y", -1.0, "Where every optimiser starts, vertically (click the surface to set it).",
           minimum=-5.0, maximum=5.0, decimals=2, group="Start"),
-    Bool("use_gd", True, "Race plain gradient descent: x ← x − lr·∇f(x).", group="Optimisers"),
+    Bool("use_gd", True, "Race plain gradient descent: x ← x − lr·∇f(x).", label="Gradient descent", group="Optimisers"),
     Bool("use_momentum", True, "Race heavy-ball momentum, which accumulates a velocity along "
-         "consistent gradients.", group="Optimisers"),
+         "consistent gradients.", label="Momentum", group="Optimisers"),
     Bool("use_nesterov", False, "Race Nesterov momentum, which takes the gradient at the look-ahead "
-         "point x + μv.", group="Optimisers"),
+         "point x + μv.", label="Nesterov momentum", group="Optimisers"),
     Bool("use_adagrad", False, "Race AdaGrad, which divides each coordinate's step by the root of "
-         "its summed squared gradients.", group="Optimisers"),
+         "its summed squared gradients.", label="AdaGrad", group="Optimisers"),
     Bool("use_rmsprop", False, "Race RMSProp, which divides each step by a running RMS of recent "
-         "gradients.", group="Optimisers"),
+         "gradients.", label="RMSProp", group="Optimisers"),
     Bool("use_adam", True, "Race Adam: momentum plus RMSProp scaling, with bias correction.",
-         group="Optimisers"),
+         label="Adam", group="Optimisers"),
     Float("learning_rate", 0.05, "Step size lr shared by every optimiser; takes effect at the next step.",
           minimum=1e-4, maximum=10.0, log=True, decimals=4, live=True, group="Hyperparameters"),
     Float("momentum", 0.9, "Momentum μ: the fraction of the velocity kept from one step to the next.",
