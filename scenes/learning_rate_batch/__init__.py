@@ -24,14 +24,19 @@ PARAMS = (
     Int("runs", 4, "How many runs train side by side, each with its own colour.", minimum=1, maximum=4,
         group="Runs"),
     Float("learning_rate", 0.1, "Learning rate shared by all runs when the batch size is compared.",
-          minimum=1e-4, maximum=10.0, log=True, decimals=4, live=True, group="Runs"),
+          minimum=1e-4, maximum=10.0, log=True, decimals=4, live=True, group="Runs",
+          show_if={"compare": ("batch_size",)}),
     Int("batch_size", 16, "Batch size shared by all runs when the learning rate is compared "
-        "(larger than n means the full batch).", minimum=1, maximum=5000, log=True, group="Runs"),
+        "(larger than n means the full batch).", minimum=1, maximum=5000, log=True, group="Runs",
+        show_if={"compare": ("learning_rate",)}),
     *(Int(f"run{i}_batch_size", _RUN_BATCHES[i - 1], f"Batch size of run {i} when comparing batch sizes "
-          "(clamped to the number of samples).", minimum=1, maximum=5000, log=True, group="Runs")
+          "(clamped to the number of samples).", minimum=1, maximum=5000, log=True, group="Runs",
+          label=f"Run {i} batch size", show_if={"compare": ("batch_size",), "runs": tuple(range(i, 5))})
       for i in range(1, 5)),
     *(Float(f"run{i}_learning_rate", _RUN_RATES[i - 1], f"Learning rate of run {i} when comparing "
-            "learning rates.", minimum=1e-4, maximum=10.0, log=True, decimals=4, live=True, group="Runs")
+            "learning rates.", minimum=1e-4, maximum=10.0, log=True, decimals=4, live=True, group="Runs",
+            label=f"Run {i} learning rate",
+            show_if={"compare": ("learning_rate",), "runs": tuple(range(i, 5))})
       for i in range(1, 5)),
     Int("epochs", 30, "How many passes over the data each run makes before it stops.", minimum=1,
         maximum=500, log=True, group="Training"),
@@ -42,13 +47,14 @@ PARAMS = (
     Int("warmup_epochs", 0, "Epochs of linear warm-up from a small learning rate to the base rate.",
         minimum=0, maximum=20, live=True, group="Training"),
     Float("decay", 0.5, "Factor of step decay (per step) and of exponential decay (per epoch).",
-          minimum=0.05, maximum=1.0, decimals=2, live=True, group="Training"),
+          minimum=0.05, maximum=1.0, decimals=2, live=True, group="Training",
+          show_if={"schedule": ("step", "exponential")}),
     Int("step_every", 10, "Epochs between two drops of the step-decay schedule.", minimum=1, maximum=100,
-        live=True, group="Training"),
+        live=True, group="Training", show_if={"schedule": ("step",)}),
     Float("init_w", -2.5, "Starting value of w (the double well's only parameter).", minimum=-4.0,
           maximum=4.0, decimals=2, group="Training"),
     Float("init_b", 2.5, "Starting value of b (unused by the double well).", minimum=-4.0, maximum=4.0,
-          decimals=2, group="Training"),
+          decimals=2, group="Training", show_if={"model": ("linear", "logistic")}),
 )
 
 PRESETS = (

@@ -1,12 +1,13 @@
 """pyqtgraph view: loss surface with trajectories, data with fits, loss curves, range test, basins."""
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import contourpy
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
@@ -47,6 +48,26 @@ def _contour_path(ws: np.ndarray, bs: np.ndarray, values: np.ndarray, levels: np
         return np.zeros(0), np.zeros(0)
     path = np.concatenate(pieces)
     return path[:, 0], path[:, 1]
+
+
+def _nice_ceil(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is >= value (axis limits that change rarely)."""
+    if not value > 0 or not np.isfinite(value):
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        if step * power >= value * (1 - 1e-12):
+            return step * power
+    return 10.0 * power
+
+
+_CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+
+
+def _cache(*items: Any) -> None:
+    """Repaint static items from a pixmap (export draws them directly, see explorer.export)."""
+    for item in items:
+        item.setCacheMode(_CACHED)
 
 
 class LearningRateBatchView(SceneView):
@@ -101,20 +122,20 @@ class LearningRateBatchView(SceneView):
         for text in self.bar_text:
             basins.addItem(text)
 
-        self.trails, self.dots, self.fits, self.curves, self.ends = [], [], [], [], []
+        self.trails, self.fits, self.curves, self.ends = [], [], [], []
         self.range_curves, self.range_edges, self.rate_lines = [], [], []
         for r in range(MAX_RUNS):
             colour = theme.series_color(r)
-            trail = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1))
-            dot = pg.ScatterPlotItem(size=11, pen=pg.mkPen("#ffffff", width=1), brush=pg.mkBrush(colour))
+            trail = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), skipFiniteCheck=True)
             surface.addItem(trail)
-            surface.addItem(dot)
-            line = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2))
+            line = pg.PlotCurveItem(pen=pg.mkPen(colour, width=2), skipFiniteCheck=True)
             fit.addItem(line)
-            curve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1), name=f"run {r + 1}")
+            # PlotCurveItem (lighter than PlotDataItem); show() hands it log10 values on the log axis.
+            curve = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), name=f"run {r + 1}", skipFiniteCheck=True)
             loss.addItem(curve)
             end = pg.ScatterPlotItem(size=12, symbol="x", pen=pg.mkPen(theme.DIVERGED, width=2),
                                      brush=pg.mkBrush(theme.DIVERGED))
+            end.setVisible(False)
             loss.addItem(end)
             rcurve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.5))
             rangetest.addItem(rcurve)
@@ -123,14 +144,25 @@ class LearningRateBatchView(SceneView):
             rate = pg.InfiniteLine(angle=90, pen=pg.mkPen(colour, width=2))
             rangetest.addItem(rate)
             self.trails.append(trail)
-            self.dots.append(dot)
             self.fits.append(line)
             self.curves.append(curve)
             self.ends.append(end)
             self.range_curves.append(rcurve)
             self.range_edges.append(edge)
             self.rate_lines.append(rate)
+        # Every run's current position in one item (one paint instead of four), above all trails.
+        self.dots = pg.ScatterPlotItem(size=11, pen=pg.mkPen("#ffffff", width=1))
+        surface.addItem(self.dots)
+        self._dot_brushes = [pg.mkBrush(theme.series_color(r)) for r in range(MAX_RUNS)]
         surface.addItem(self.minimum_marker)
+        loss.disableAutoRange()  # show() sets quantised ranges: the axes repaint only when they change
+        # Static layers: painted once into pixmaps, then only blitted under the moving items.
+        _cache(self.image, self.contours, self.well, self.points, self.start_marker, self.minimum_marker,
+               self.bars, *self.bar_text, *self.range_curves, *self.range_edges, *self.rate_lines)
+        for plot in (surface, fit, loss, rangetest, basins):
+            for axis in plot.axes.values():
+                _cache(axis["item"])
+            _cache(plot.titleLabel)
 
         layout.addItem(surface, row=0, col=0, rowspan=2)
         layout.addItem(fit, row=0, col=1)
@@ -144,6 +176,7 @@ class LearningRateBatchView(SceneView):
         self.plots = {"surface": surface, "fit": fit, "loss": loss, "range_test": rangetest, "basins": basins}
         self._right_top = fit
         self._legend_key: Any = None
+        self._reset_shown()
         self._x_line = np.zeros(2)
         self._x_sigmoid = np.zeros(0)
         self.set_params(params)
@@ -175,17 +208,27 @@ class LearningRateBatchView(SceneView):
         runs = len(self.batches)
         for r in range(MAX_RUNS):
             visible = r < runs
-            for item in (self.trails[r], self.dots[r], self.fits[r], self.curves[r], self.ends[r],
-                         self.rate_lines[r]):
+            for item in (self.trails[r], self.fits[r], self.curves[r], self.rate_lines[r]):
                 item.setVisible(visible)
+            if not visible:
+                self.ends[r].setVisible(False)
             if visible:
                 self.rate_lines[r].setPos(np.log10(self.rates[r]))
+        self._reset_shown()
         self._update_legend(np.zeros(runs, dtype=bool))
+
+    def _reset_shown(self) -> None:
+        """Forget what show() drew: the next frame redraws everything."""
+        self._shown: list[Any] = [None] * MAX_RUNS
+        self._extent: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * MAX_RUNS
+        self._dots_key: Any = None
+        self._loss_range: Any = None
 
     def apply_prepared(self, data: Any) -> None:
         if data is None:
             return
         self.prepared = data
+        self._reset_shown()
         surface = self.plots["surface"]
         if "grid" in data:
             rgba, excess, levels = _bands_rgba(data["grid"], data["min_loss"])
@@ -292,38 +335,83 @@ class LearningRateBatchView(SceneView):
         self.legend.clear()
         for r, label in enumerate(labels):
             self.legend.addItem(self.curves[r], label)
+        # The legend sits on the loss curves, which repaint every frame: keep it as pixmaps.
+        _cache(self.legend)
+        for sample, text in self.legend.items:
+            _cache(sample, text, text.item)
 
     def show(self, frame: Frame) -> None:
         data = frame.data
         theta = data["theta"]
-        runs = theta.shape[0]
+        runs = min(theta.shape[0], MAX_RUNS)
         double_well = theta.shape[1] == 1
         diverged = data["diverged"]
         # A diverging run would squash every other curve: clip the display at 100x the start loss.
         first = data["run1_loss"]
         cap = 100.0 * max(float(first[0]) if len(first) else 1.0, 1e-6)
-        for r in range(min(runs, MAX_RUNS)):
-            trajectory = data[f"run{r + 1}_trajectory"]
-            losses = np.clip(data[f"run{r + 1}_loss"], LOSS_FLOOR, cap)
+        logistic = self.params["model"] == "logistic"
+        for r in range(runs):
+            # Only runs whose frame data changed are redrawn (cheap key: record count and position).
             epochs = data[f"run{r + 1}_epochs"]
+            raw = data[f"run{r + 1}_loss"]
+            count = len(epochs)
+            key = (count, tuple(theta[r].tolist()), float(raw[-1]) if count else None, bool(diverged[r]),
+                   cap, double_well, logistic)
+            if key == self._shown[r]:
+                continue
+            self._shown[r] = key
+            trajectory = data[f"run{r + 1}_trajectory"]
+            losses = np.clip(raw, LOSS_FLOOR, cap)
             if double_well:
-                self.trails[r].setData(trajectory[:, 0], data[f"run{r + 1}_loss"])
-                self.dots[r].setData([theta[r, 0]], [float(data["loss"][r])])
+                self.trails[r].setData(trajectory[:, 0], raw)
             else:
                 self.trails[r].setData(trajectory[:, 0], trajectory[:, 1])
-                self.dots[r].setData([theta[r, 0]], [theta[r, 1]])
                 w, b = theta[r]
-                if self.params["model"] == "logistic":
+                if logistic:
                     z = np.clip(w * self._x_sigmoid + b, -60, 60)
                     self.fits[r].setData(self._x_sigmoid, 1.0 / (1.0 + np.exp(-z)))
                 else:
                     self.fits[r].setData(self._x_line, w * self._x_line + b)
-            self.curves[r].setData(epochs, losses)
-            if diverged[r] and len(epochs):
-                self.ends[r].setData([epochs[-1]], [losses[-1] if double_well else np.log10(losses[-1])])
-            else:
-                self.ends[r].setData([], [])
+            # The loss plot's y axis is logarithmic except for the double well: plot log10 there.
+            shown = losses if double_well else np.log10(losses)
+            self.curves[r].setData(epochs, shown)
+            if count:
+                self._extent[r] = (float(epochs[-1]), float(shown.min()), float(shown.max()))
+            if diverged[r] and count:
+                self.ends[r].setData([epochs[-1]], [shown[-1]])
+                self.ends[r].setVisible(True)
+            elif self.ends[r].isVisible():
+                self.ends[r].setVisible(False)
+        self._show_dots(theta[:runs], data["loss"][:runs], double_well)
+        self._set_loss_range(runs, double_well)
+        for r in range(runs):
             position = np.log10(float(data["learning_rate"][r]))
             if position != self.rate_lines[r].value():  # moving a line repaints the range test
                 self.rate_lines[r].setPos(position)
         self._update_legend(diverged, data["diverged_epoch"])
+
+    def _show_dots(self, theta: np.ndarray, loss: np.ndarray, double_well: bool) -> None:
+        xs = theta[:, 0]
+        ys = loss if double_well else theta[:, 1]
+        key = (tuple(xs.tolist()), tuple(np.asarray(ys, dtype=float).tolist()))
+        if key != self._dots_key:
+            self._dots_key = key
+            self.dots.setData(x=xs, y=ys, brush=self._dot_brushes[:len(xs)])
+
+    def _set_loss_range(self, runs: int, double_well: bool) -> None:
+        """Quantised ranges (epochs to the next 1-2-5 step, log loss to quarter decades), so the
+        axes repaint only when a curve outgrows them, not every frame."""
+        right = max(self._extent[r][0] for r in range(runs))
+        low = min(self._extent[r][1] for r in range(runs))
+        high = max(self._extent[r][2] for r in range(runs))
+        epochs = max(1.0, float(self.params["epochs"]))
+        x_top = min(_nice_ceil(right), epochs) if right > 0 else min(1.0, epochs)
+        if double_well:
+            y_range = (min(0.0, -_nice_ceil(-low)) if low < 0 else 0.0, _nice_ceil(high))
+        else:
+            bottom, top = math.floor(4 * low) / 4, math.ceil(4 * high) / 4  # quarter decades
+            y_range = (bottom, top if top > bottom else bottom + 0.25)
+        key = (x_top, y_range)
+        if key != self._loss_range:
+            self._loss_range = key
+            self.plots["loss"].setRange(xRange=(0.0, x_top), yRange=y_range, padding=0.02)

@@ -249,3 +249,62 @@ def test_prepare_range_test_marks_divergence_edge():
     limit = 2 / np.linalg.eigvalsh(hess).max()
     assert limit <= edge <= limit * 1.3
     assert np.all(np.isfinite(loss[data["range_rates"] < limit]))
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic", "double_well"])
+@pytest.mark.parametrize("batch", [1, 8, 40, 5000])
+def test_coarse_epoch_equals_single_steps(model, batch):
+    """A coarse step finishes the epoch exactly as ceil(n / batch) single updates would (same
+    parameters, records and losses), from an epoch boundary and from mid-epoch."""
+    n = 97
+    p = params(model=model, n_samples=n, compare="learning_rate", runs=1, batch_size=batch,
+               run1_learning_rate=0.05, epochs=4)
+    per_epoch = math.ceil(n / min(batch, n))
+    coarse, single = Simulation(p, seed=3), Simulation(p, seed=3)
+    for epoch, start in enumerate((0, min(5, per_epoch - 1))):  # from an epoch's start, then mid-epoch
+        for _ in range(start):
+            a, b = coarse.step(), single.step()
+        a = coarse.step(coarse=True)
+        for _ in range(per_epoch - start):
+            b = single.step()
+        assert a.data["updates"][0] == b.data["updates"][0] == (epoch + 1) * per_epoch
+        for key in a.data:
+            np.testing.assert_allclose(np.asarray(a.data[key], dtype=float), np.asarray(b.data[key], dtype=float),
+                                       rtol=1e-12, atol=1e-14, err_msg=key)
+
+
+def test_logistic_loss_matches_logaddexp_formula():
+    x, y = make_data("logistic", 400, 0.7, 3)
+    model = Model("logistic", x, y)
+    thetas = np.random.default_rng(0).normal(size=(40, 2)) * [4.0, 3.0]
+    thetas = np.vstack([thetas, [[0.0, 0.0], [300.0, -2.0], [-1e5, 1e5]]])
+    z = thetas[:, :1] * x + thetas[:, 1:]
+    want = np.mean(np.logaddexp(0.0, z) - y * z, axis=1) + 0.5e-3 * thetas[:, 0] ** 2
+    np.testing.assert_allclose(model.loss(thetas), want, rtol=1e-12)
+    # One row at a time gives the same numbers as all rows at once (records are batched).
+    np.testing.assert_array_equal([model.loss(t) for t in thetas], model.loss(thetas))
+
+
+def test_view_redraws_only_what_changed_and_quantises_loss_ranges(qtbot, view):
+    session, view = view
+    view.show(session.frame)
+    calls = []
+    for item in view.trails + view.curves + view.fits + [view.dots]:
+        original = item.setData
+        item.setData = lambda *a, _original=original, **k: (calls.append(1), _original(*a, **k))
+    view.show(session.frame)
+    assert calls == []  # the same frame again: nothing to redraw
+    ranges = set()
+    for _ in range(60):
+        frame = session.forward()
+        view.show(frame)
+        (x0, x1), (y0, y1) = view.plots["loss"].viewRange()
+        ranges.add((round(x1, 9), round(y0, 9), round(y1, 9)))
+        for r in range(4):
+            epochs, shown = view.curves[r].getData()
+            want = np.log10(np.clip(frame.data[f"run{r + 1}_loss"], 1e-12, None))
+            np.testing.assert_allclose(shown, want)
+            assert x0 <= epochs.min() and epochs.max() <= x1 and y0 <= shown.min() and shown.max() <= y1
+    assert len(ranges) <= 15  # 1-2-5 epoch steps and quarter decades, not a new range every frame
+    spots = view.dots.getData()
+    np.testing.assert_array_equal(np.column_stack(spots), frame.data["theta"])
