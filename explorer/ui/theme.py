@@ -58,3 +58,22 @@ def colorize(values: np.ndarray, name: str = "viridis", low: float | None = None
     rgba = table[index]
     rgba[~finite] = 0
     return rgba
+
+
+class LogAxis(pg.AxisItem):
+    """A log-mode axis whose minor labels thin out: 1, 2 and 5 first, then the rest only if they fit
+    (pyqtgraph's own labels every minor tick of a short axis until they overlap)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # (levels already labelled, share of the axis text may fill): the rest only on long axes.
+        self.setStyle(textFillLimits=[(0, 0.8), (1, 0.3), (2, 0.2)])
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):  # noqa: N802, N803 - pyqtgraph's names
+        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
+        if not ticks or ticks[-1][0] is not None:
+            return ticks
+        minor = np.asarray(ticks[-1][1], dtype=float)
+        mantissa = np.round(10 ** (minor - np.floor(minor + 1e-9)), 6)
+        preferred = np.isin(mantissa, (1.0, 2.0, 5.0))
+        return ticks[:-1] + [(None, list(minor[preferred])), (None, list(minor[~preferred]))]

@@ -193,7 +193,7 @@ class GradientDescentView(SceneView):
         self.plots["surface"] = surface
 
         # -- loss ---------------------------------------------------------------------------
-        loss = pg.PlotItem()
+        loss = pg.PlotItem(axisItems={"left": theme.LogAxis("left")})
         loss.setMenuEnabled(False)
         loss.hideButtons()
         loss.setLogMode(x=False, y=True)

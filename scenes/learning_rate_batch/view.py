@@ -101,13 +101,14 @@ class LearningRateBatchView(SceneView):
                                          antialias=False)
         fit.addItem(self.points)
 
-        loss = pg.PlotItem(title="Full-data loss per epoch")
+        loss = pg.PlotItem(title="Full-data loss per epoch", axisItems={"left": theme.LogAxis("left")})
         loss.setLogMode(False, True)
         loss.setLabel("bottom", "epoch")
         loss.setLabel("left", "loss")
         self.legend = loss.addLegend(offset=(-10, 10), labelTextSize="8pt")
 
-        rangetest = pg.PlotItem(title="Learning-rate range test: loss after a short run")
+        rangetest = pg.PlotItem(title="Learning-rate range test: loss after a short run",
+                                axisItems={"left": theme.LogAxis("left")})
         rangetest.setLogMode(True, True)
         rangetest.setLabel("bottom", "learning rate")
         rangetest.setLabel("left", "loss")
