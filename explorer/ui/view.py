@@ -60,9 +60,11 @@ class SceneView(QtCore.QObject):
     def cache_axes(self) -> None:
         """Keep every axis (ticks, labels, grid) as a pixmap: axes are the costliest items to
         repaint (~7 ms each here) and change only when a plot's range changes."""
+        cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
         for item in self.widget.scene().items():
-            if isinstance(item, pg.AxisItem):
-                item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            # Setting the mode again would throw the pixmap away: only where it is missing.
+            if isinstance(item, pg.AxisItem) and item.cacheMode() != cached:
+                item.setCacheMode(cached)
 
     # -- export --------------------------------------------------------------------------
     def export_scene(self) -> QtWidgets.QGraphicsScene:

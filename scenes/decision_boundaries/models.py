@@ -118,8 +118,9 @@ def svm_display(decision: np.ndarray, n_classes: int) -> np.ndarray:
     deprecated in scikit-learn 1.9): binary sigmoid(2 d), multi-class softmax of the ovr scores."""
     decision = np.asarray(decision, dtype=np.float64)
     if n_classes == 2:
-        p1 = 1.0 / (1.0 + np.exp(-2.0 * decision))
-        return np.c_[1.0 - p1, p1]
+        # sigmoid(2 d) = (1 + tanh d) / 2: never overflows, and each class keeps full precision.
+        t = np.tanh(decision)
+        return np.c_[0.5 * (1.0 - t), 0.5 * (1.0 + t)]
     z = np.exp(2.0 * (decision - decision.max(axis=1, keepdims=True)))
     return z / z.sum(axis=1, keepdims=True)
 

@@ -84,11 +84,32 @@ def _refine_job(key, refiner: models.Refiner, stage: int, classes: np.ndarray):
 
 
 def _set_points(item: pg.ScatterPlotItem, points: np.ndarray, **style) -> None:
-    # An empty setData makes pyqtgraph compute bounds of nothing (an All-NaN warning).
+    # An empty setData makes pyqtgraph compute bounds of nothing (an All-NaN warning);
+    # an empty item is hidden, so a repaint does not visit it at all.
     if len(points):
         item.setData(points[:, 0], points[:, 1], **style)
-    else:
+        item.setVisible(True)
+    elif item.isVisible() or len(item.data):
         item.clear()
+        item.setVisible(False)
+
+
+def _same(old: tuple | None, new: tuple) -> bool:
+    """True if every value of ``new`` equals the one in ``old`` (arrays by value, NaN equal to NaN)."""
+    if old is None or len(old) != len(new):
+        return False
+    for a, b in zip(old, new):
+        if a is b:
+            continue
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            a, b = np.asarray(a), np.asarray(b)
+            if a.shape != b.shape or a.dtype.kind != b.dtype.kind:
+                return False
+            if not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+                return False
+        elif a != b:
+            return False
+    return True
 
 
 class DecisionBoundaryView(SceneView):
@@ -101,6 +122,11 @@ class DecisionBoundaryView(SceneView):
         self._shown_key: Any = None
         self._fine: OrderedDict[Any, tuple] = OrderedDict()
         self._compare_mode = False
+        #: What each group of items last showed (see _changed), the map applied as (key, fine),
+        #: and rendered coarse maps by frame key (stepping back and forth renders nothing twice).
+        self._last: dict[str, tuple] = {}
+        self._applied: Any = None
+        self._coarse: OrderedDict[Any, tuple] = OrderedDict()
         self._runner = JobRunner(self)
         self._runner.finished.connect(self._refined)
         self._idle = QtCore.QTimer(self)
@@ -111,6 +137,7 @@ class DecisionBoundaryView(SceneView):
         self._build_main()
         self._build_compare()
         self.widget.ci.addItem(self.main_layout)
+        self.cache_axes()
         scene = self.widget.scene()
         scene.sigMouseClicked.connect(self._clicked)
         scene.sigMouseMoved.connect(self._moved)
@@ -137,16 +164,20 @@ class DecisionBoundaryView(SceneView):
         for label in range(MAX_CLASSES):
             color = class_color(label)
             train = pg.ScatterPlotItem(size=8, symbol=theme.TRAIN_SYMBOL, brush=pg.mkBrush(color),
-                                       pen=pg.mkPen("w", width=1))
+                                       pen=pg.mkPen("w", width=1), antialias=False)
             test = pg.ScatterPlotItem(size=8, symbol=theme.TEST_SYMBOL, brush=pg.mkBrush(255, 255, 255, 200),
-                                      pen=pg.mkPen(color, width=2))
-            plot.addItem(train)
-            plot.addItem(test)
+                                      pen=pg.mkPen(color, width=2), antialias=False)
+            for item in (train, test):
+                item.setVisible(False)  # shown once it holds points
+                plot.addItem(item)
             self.train_items.append(train)
             self.test_items.append(test)
-        self.support_items = pg.ScatterPlotItem(size=15, symbol="o", brush=None, pen=pg.mkPen("#000000", width=1))
+        self.support_items = pg.ScatterPlotItem(size=15, symbol="o", brush=None, pen=pg.mkPen("#000000", width=1),
+                                                antialias=False)
         self.error_items = pg.ScatterPlotItem(size=7, symbol=theme.ERROR_SYMBOL, brush=pg.mkBrush("#000000"),
-                                              pen=pg.mkPen("#000000", width=1))
+                                              pen=pg.mkPen("#000000", width=1), antialias=False)
+        self.support_items.setVisible(False)
+        self.error_items.setVisible(False)
         plot.addItem(self.support_items)
         plot.addItem(self.error_items)
         self.corner = pg.TextItem(anchor=(0, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 200))
@@ -182,8 +213,8 @@ class DecisionBoundaryView(SceneView):
         self.compare_plots: list[pg.PlotItem] = []
         self.compare_images: list[pg.ImageItem] = []
         self.compare_lines: list[pg.PlotDataItem] = []
-        self.compare_train: list[pg.ScatterPlotItem] = []
-        self.compare_test: list[pg.ScatterPlotItem] = []
+        #: (plot index, "train" or "test", class) -> one scatter per class with a single brush and pen.
+        self.compare_points: dict[tuple[int, str, int], pg.ScatterPlotItem] = {}
         for i in range(6):
             plot = self.compare_layout.addPlot(row=i // 3, col=i % 3)
             plot.setMenuEnabled(False)
@@ -192,16 +223,12 @@ class DecisionBoundaryView(SceneView):
             plot.hideAxis("bottom")
             image = pg.ImageItem(axisOrder="row-major")
             line = pg.PlotDataItem(pen=pg.mkPen(theme.FOREGROUND, width=1), connect="finite")
-            train = pg.ScatterPlotItem(size=5, pen=pg.mkPen("w", width=0.5))
-            test = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(255, 255, 255, 200))
-            for item in (image, line, train, test):
+            for item in (image, line):
                 plot.addItem(item)
             self.plots[f"compare_{i}"] = plot
             self.compare_plots.append(plot)
             self.compare_images.append(image)
             self.compare_lines.append(line)
-            self.compare_train.append(train)
-            self.compare_test.append(test)
 
     # -- tool strip ----------------------------------------------------------------------------
     def tools(self) -> QtWidgets.QWidget:
@@ -419,6 +446,14 @@ class DecisionBoundaryView(SceneView):
         else:
             self._show_main(frame)
 
+    def _changed(self, name: str, *values) -> bool:
+        """True (and remember ``values``) unless they equal what ``name`` last showed. Items are
+        only touched when their data changes: any setData, setRange or setText repaints them."""
+        if _same(self._last.get(name), values):
+            return False
+        self._last[name] = values
+        return True
+
     def _extent_rect(self, extent) -> QtCore.QRectF:
         x0, x1, y0, y1 = (float(v) for v in extent)
         return QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
@@ -427,85 +462,133 @@ class DecisionBoundaryView(SceneView):
         x = np.asarray(data["x"])
         labels = np.asarray(data["labels"])
         test = np.asarray(data["test"], dtype=bool)
-        for label in range(MAX_CLASSES):
-            mine = labels == label
-            train, held = x[mine & ~test], x[mine & test]
-            _set_points(self.train_items[label], train)
-            _set_points(self.test_items[label], held)
+        if self._changed("points", x, labels, test):
+            for label in range(MAX_CLASSES):
+                mine = labels == label
+                _set_points(self.train_items[label], x[mine & ~test])
+                _set_points(self.test_items[label], x[mine & test])
         predicted = np.asarray(data["predicted"])
-        wrong = x[(predicted >= 0) & (predicted != labels)] if len(x) else np.zeros((0, 2))
-        _set_points(self.error_items, wrong)
-        _set_points(self.support_items, np.asarray(data["support_vectors"]).reshape(-1, 2))
+        if self._changed("errors", x, labels, predicted):
+            wrong = x[(predicted >= 0) & (predicted != labels)] if len(x) else np.zeros((0, 2))
+            _set_points(self.error_items, wrong)
+        support = np.asarray(data["support_vectors"]).reshape(-1, 2)
+        if self._changed("support", support):
+            _set_points(self.support_items, support)
 
     def _show_main(self, frame: Frame) -> None:
         data = frame.data
         plot = self.plots["map"]
         extent = data["extent"]
         rect = self._extent_rect(extent)
-        if plot.vb.targetRect() != rect:
+        if plot.vb.targetRect() != rect:  # only when it differs: setRange invalidates the axes
             plot.setRange(rect, padding=0)
         key = self._frame_key(frame)
         fine = self._fine.get(key)
-        if fine is not None:
-            proba, rgba, lines = fine
-        else:
-            proba = np.asarray(data["proba"])
-            rgba, lines = render(proba, data["classes"], extent)
         self._shown_key = key
-        self._apply_map(proba, rgba, lines, rect)
+        if fine is not None:
+            if self._applied != (key, True):
+                self._apply_map(key, True, *fine, rect)
+        elif key is None or self._applied != (key, False):
+            coarse = self._coarse.get(key) if key is not None else None
+            if coarse is None:
+                proba = np.asarray(data["proba"])
+                coarse = (proba, *render(proba, data["classes"], extent))
+                if key is not None:
+                    self._coarse[key] = coarse
+                    while len(self._coarse) > 64:
+                        self._coarse.popitem(last=False)
+            self._apply_map(key, False, *coarse, rect)
         splits = np.asarray(data["splits"]).reshape(-1, 4)
-        self.split_lines.setData(splits[:, [0, 2]].ravel(), splits[:, [1, 3]].ravel())
+        if self._changed("splits", splits):
+            self.split_lines.setData(splits[:, [0, 2]].ravel(), splits[:, [1, 3]].ravel())
+            self.split_lines.setVisible(len(splits) > 0)
         self._show_points(data)
         train_curve = np.asarray(data["train_accuracy_curve"])
         test_curve = np.asarray(data["test_accuracy_curve"])
-        stages = np.arange(1, len(train_curve) + 1)
-        for item, curve in ((self.train_curve, train_curve), (self.test_curve, test_curve)):
-            finite = np.isfinite(curve)  # no model (or no test points): nothing to plot
-            item.setData(stages[finite], curve[finite])
-        self.plots["accuracy"].setXRange(0.5, max(2, int(data["n_stages"])) + 0.5, padding=0)
+        if self._changed("curves", train_curve, test_curve):
+            stages = np.arange(1, len(train_curve) + 1)
+            for item, curve in ((self.train_curve, train_curve), (self.test_curve, test_curve)):
+                finite = np.isfinite(curve)  # no model (or no test points): nothing to plot
+                item.setData(stages[finite], curve[finite])
+        n_stages = max(2, int(data["n_stages"]))
+        accuracy = self.plots["accuracy"]
+        if accuracy.vb.targetRange()[0] != [0.5, n_stages + 0.5]:
+            accuracy.setXRange(0.5, n_stages + 0.5, padding=0)
         text = f"train {data['train_accuracy']:.1%}   test {data['test_accuracy']:.1%}"
         if not np.isfinite(data["train_accuracy"]):
             text = "no model"
         label = models.label(self.params.get("classifier", "svm")) if "classifier" in self.params else ""
-        self.corner.setText(f"{label}\n{text}" if label else text)
+        text = f"{label}\n{text}" if label else text
+        if self._changed("corner", text):
+            self.corner.setText(text)
         problem = frame.message if not len(data["classes"]) else ""
-        self.notice.setText(problem)
-        self.notice.setVisible(bool(problem))
+        if self._changed("notice", problem):
+            self.notice.setText(problem)
+            self.notice.setVisible(bool(problem))
         if key is not None and fine is None:
             self._idle.start()
 
-    def _apply_map(self, proba, rgba, lines, rect) -> None:
+    def _apply_map(self, key, fine: bool, proba, rgba, lines, rect) -> None:
         self._shown_proba = proba
+        self._applied = (key, fine)
         self.image.setImage(rgba, levels=None, autoLevels=False)
-        self.image.setRect(rect)
+        # setRect scales by the image's pixel size: redo it when the size (coarse/fine) changes.
+        if self._changed("image_rect", rect.x(), rect.y(), rect.width(), rect.height(), rgba.shape[:2]):
+            self.image.setRect(rect)
         self.boundary.setData(*lines)
+
+    def _compare_points(self, i: int, kind: str, label: int) -> pg.ScatterPlotItem:
+        """The compare plot's scatter of one class (train or test), made on first use."""
+        item = self.compare_points.get((i, kind, label))
+        if item is None:
+            color = class_color(label)
+            if kind == "train":
+                item = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(color), pen=pg.mkPen("w", width=0.5),
+                                          antialias=False)
+            else:
+                item = pg.ScatterPlotItem(size=5, brush=pg.mkBrush(255, 255, 255, 200),
+                                          pen=pg.mkPen(color, width=1.5), antialias=False)
+            item.setZValue(1)
+            self.compare_plots[i].addItem(item)
+            self.compare_points[(i, kind, label)] = item
+        return item
 
     def _show_compare(self, frame: Frame) -> None:
         data = frame.data
         names = list(data["compare_names"])
         maps = np.asarray(data["compare_proba"])
         accuracy = np.asarray(data["compare_accuracy"])
-        extent = data["extent"]
+        classes = np.asarray(data["classes"])
+        extent = np.asarray(data["extent"], dtype=float)
         rect = self._extent_rect(extent)
         x = np.asarray(data["x"])
         labels = np.asarray(data["labels"])
         test = np.asarray(data["test"], dtype=bool)
-        brushes = [pg.mkBrush(class_color(label)) for label in range(MAX_CLASSES)]
-        pens = [pg.mkPen(class_color(label), width=1.5) for label in range(MAX_CLASSES)]
         for i, plot in enumerate(self.compare_plots):
             if i >= len(names):
-                plot.hide()
+                if plot.isVisible():
+                    plot.hide()
                 continue
-            plot.show()
-            rgba, lines = render(maps[i], data["classes"], extent)
-            self.compare_images[i].setImage(rgba, levels=None, autoLevels=False)
-            self.compare_images[i].setRect(rect)
-            self.compare_lines[i].setData(*lines)
-            _set_points(self.compare_train[i], x[~test], brush=[brushes[l % MAX_CLASSES] for l in labels[~test]])
-            _set_points(self.compare_test[i], x[test], pen=[pens[l % MAX_CLASSES] for l in labels[test]])
-            plot.setTitle(f"{models.label(names[i])}<br><span style='font-size:9pt'>train {accuracy[i, 0]:.0%} · "
-                          f"test {accuracy[i, 1]:.0%}</span>", size="10pt")
-            plot.setRange(rect, padding=0)
+            if not plot.isVisible():
+                plot.show()
+            if self._changed(f"compare_map_{i}", maps[i], classes, extent):
+                rgba, lines = render(maps[i], classes, extent)
+                self.compare_images[i].setImage(rgba, levels=None, autoLevels=False)
+                self.compare_images[i].setRect(rect)
+                self.compare_lines[i].setData(*lines)
+            if self._changed(f"compare_points_{i}", x, labels, test):
+                present = set(np.unique(labels).tolist())
+                for label in range(MAX_CLASSES):
+                    mine = labels == label
+                    for kind, chosen in (("train", mine & ~test), ("test", mine & test)):
+                        if label in present or (i, kind, label) in self.compare_points:
+                            _set_points(self._compare_points(i, kind, label), x[chosen])
+            title = (f"{models.label(names[i])}<br><span style='font-size:9pt'>train {accuracy[i, 0]:.0%} · "
+                     f"test {accuracy[i, 1]:.0%}</span>")
+            if self._changed(f"compare_title_{i}", title):
+                plot.setTitle(title, size="10pt")
+            if plot.vb.targetRect() != rect:
+                plot.setRange(rect, padding=0)
 
     # -- fine map when idle --------------------------------------------------------------------
     @staticmethod
@@ -530,7 +613,7 @@ class DecisionBoundaryView(SceneView):
         while len(self._fine) > 24:
             self._fine.popitem(last=False)
         if key == self._shown_key and self.frame is not None and not self._compare_mode:
-            self._apply_map(proba, rgba, lines, self._extent_rect(self.frame.data["extent"]))
+            self._apply_map(key, True, proba, rgba, lines, self._extent_rect(self.frame.data["extent"]))
 
     def wait_fine(self, timeout_ms: int = 10000) -> bool:
         """Compute the fine map of the shown frame now (headless rendering, tests); True if shown."""
@@ -542,9 +625,8 @@ class DecisionBoundaryView(SceneView):
         if key not in self._fine:
             self._refined("refine", _refine_job(key, frame.state.refiner, int(frame.state.stage),
                                                 np.asarray(frame.data["classes"])))
-        else:
-            proba, rgba, lines = self._fine[key]
-            self._apply_map(proba, rgba, lines, self._extent_rect(frame.data["extent"]))
+        elif self._applied != (key, True):
+            self._apply_map(key, True, *self._fine[key], self._extent_rect(frame.data["extent"]))
         return True
 
     def close(self) -> None:

@@ -50,6 +50,19 @@ def test_last_stage_map_equals_scikit_learn(cid, dataset):
     assert frame.data["train_accuracy"] == pytest.approx(np.mean(predicted[train] == frame.data["labels"][train]))
 
 
+def test_svm_display_is_the_sigmoid_and_never_overflows():
+    import warnings
+    decision = np.array([-1e6, -800.0, -3.0, -0.5, 0.0, 0.5, 3.0, 800.0, 1e6])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow in exp would be a RuntimeWarning
+        shown = svm_display(decision, 2)
+    assert np.all(np.isfinite(shown))
+    np.testing.assert_allclose(shown.sum(axis=1), 1.0)
+    moderate = np.abs(decision) < 10
+    np.testing.assert_allclose(shown[moderate, 1], 1.0 / (1.0 + np.exp(-2.0 * decision[moderate])), rtol=1e-12)
+    np.testing.assert_array_equal(shown[[0, -1], 1], [0.0, 1.0])
+
+
 def test_forest_stage_k_is_the_average_of_its_first_k_trees():
     session = Session(SCENE, {**SMALL, "classifier": "random_forest"})
     session.forward(2)
@@ -235,6 +248,56 @@ def test_fine_map_replaces_the_coarse_one_when_idle(qtbot, make_view):
     qtbot.waitUntil(lambda: view.image.image.shape[:2] == (FINE, FINE), timeout=5000)
     text = view.hover_text(0.5, 0.25)
     assert "class 0:" in text and "class 1:" in text
+
+
+def test_the_map_shown_is_always_the_newest_frames(make_view):
+    from scenes.decision_boundaries.view import _refine_job
+    sessions = [Session(SCENE, {"classifier": "svm", "n_samples": 60, "svm_C": c}) for c in (0.1, 100.0)]
+    view = make_view(sessions[0])
+    view._idle.stop()
+
+    def fine(session):
+        frame = session.frame
+        return _refine_job(view._frame_key(frame), frame.state.refiner, frame.state.stage, frame.data["classes"])
+    old, new = fine(sessions[0]), fine(sessions[1])
+    view.set_params(sessions[1].params)
+    view.show(sessions[1].frame)
+    coarse_new = view.image.image.copy()
+    assert coarse_new.shape[:2] == (COARSE, COARSE)
+    view._refined("refine", old)  # the older value's fine map arrives late: not shown
+    np.testing.assert_array_equal(view.image.image, coarse_new)
+    view._refined("refine", new)
+    np.testing.assert_array_equal(view.image.image, new[2])
+    assert_image_covers_extent(view, sessions[1].frame)
+    # Back to the first value: its cached fine map, not the second's.
+    view.show(sessions[0].frame)
+    np.testing.assert_array_equal(view.image.image, old[2])
+    np.testing.assert_array_equal(view._shown_proba, old[1])
+    assert_image_covers_extent(view, sessions[0].frame)
+    view.show(Session(SCENE, {"classifier": "knn", "n_samples": 60}).frame)  # coarse again
+    assert view.image.image.shape[:2] == (COARSE, COARSE)
+    assert_image_covers_extent(view, view.frame)
+
+
+def assert_image_covers_extent(view, frame):
+    x0, x1, y0, y1 = frame.data["extent"]
+    shown = view.image.mapRectToParent(view.image.boundingRect())
+    np.testing.assert_allclose([shown.left(), shown.right(), shown.top(), shown.bottom()], [x0, x1, y0, y1],
+                               rtol=1e-9, atol=1e-9)
+
+
+def test_a_new_run_on_the_same_points_only_redraws_what_changed(make_view):
+    sessions = [Session(SCENE, {"classifier": "svm", "n_samples": 80, "svm_C": c}) for c in (0.05, 500.0)]
+    view = make_view(sessions[0])
+    train_data = [item.data for item in view.train_items]
+    view.show(sessions[1].frame)
+    assert all(item.data is data for item, data in zip(view.train_items, train_data))  # untouched
+    assert sum(item.isVisible() for item in view.train_items) == 2  # empty classes are hidden
+    frame = sessions[1].frame
+    xs, ys = view.support_items.getData()
+    np.testing.assert_array_equal(np.c_[xs, ys], frame.data["support_vectors"])
+    wrong = frame.data["predicted"] != frame.data["labels"]
+    assert len(view.error_items.data) == wrong.sum()
 
 
 def test_gradient_boosting_accuracy_curve_grows_one_point_per_step(make_view):
