@@ -64,7 +64,7 @@ class MainWindow(QtWidgets.QMainWindow):
             item.setData(QtCore.Qt.ItemDataRole.UserRole, item_scene.id)
             item.setData(QtCore.Qt.ItemDataRole.AccessibleTextRole, f"{item_scene.title}: {item_scene.summary}")
             item.setToolTip(item_scene.summary)
-            label = QtWidgets.QLabel(f"<b>{item_scene.title}</b><br><span style='color:#555'>{item_scene.summary}</span>")
+            label = QtWidgets.QLabel(f"<b>{item_scene.title}</b><br><small>{item_scene.summary}</small>")
             label.setWordWrap(True)
             label.setContentsMargins(6, 4, 6, 4)
             label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)

@@ -7,7 +7,7 @@ read-only arrays. A finer map of any stage comes from ``frame.state.refiner`` on
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
 import numpy as np
@@ -94,9 +94,34 @@ PARAMS = datasets.dataset_params() + (
          group="Compare"),
 ) + tuple(
     Bool(f"compare_{cid}", cid in DEFAULT_COMPARE, f"Include {label.lower()} in the compare view (2 to 6 models).",
-         group="Compare")
+         label=label, group="Compare", show_if={"compare": (True,)})
     for cid, label in zip(CLASSIFIERS, CLASSIFIER_LABELS)
 )
+
+# Each model's hyperparameters show in the panel only while that model is chosen.
+_MODEL_OF_PREFIX = {"logistic_": ("logistic",), "knn_": ("knn",), "svm_": ("svm",), "nb_": ("naive_bayes",),
+                    "tree_": ("tree",), "forest_": ("random_forest", "extra_trees"), "bagging_": ("bagging",),
+                    "adaboost_": ("adaboost",), "gb_": ("gradient_boosting",)}
+_LABELS = {"logistic_C": "C", "svm_C": "C", "svm_gamma": "Gamma (γ)", "knn_k": "Neighbours k",
+           "nb_var_smoothing": "Variance smoothing", "tree_min_samples_leaf": "Min samples per leaf",
+           "bagging_base": "Base model", "adaboost_base_depth": "Base tree depth"}
+
+
+# Kernel settings that only matter for some kernels.
+_EXTRA_CONDITIONS = {"svm_gamma": {"svm_kernel": ("rbf", "poly", "sigmoid")}, "svm_degree": {"svm_kernel": ("poly",)},
+                     "logistic_C": {"logistic_penalty": ("l2", "l1", "elasticnet")}}
+
+
+def _panel_form(param):
+    for prefix, models_shown in _MODEL_OF_PREFIX.items():
+        if param.name.startswith(prefix):
+            label = _LABELS.get(param.name) or param.name[len(prefix):].replace("_", " ").capitalize()
+            condition = {"classifier": models_shown, **_EXTRA_CONDITIONS.get(param.name, {})}
+            return replace(param, label=label, show_if=condition)
+    return param
+
+
+PARAMS = tuple(_panel_form(param) for param in PARAMS)
 
 
 def compare_choice(params: Mapping[str, Any]) -> list[str]:
