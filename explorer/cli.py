@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from explorer import __version__
-from explorer.params import Bool, Choice, Float, Int, Param, ParamError, parse_assignments
+from explorer.params import Bool, Float, Param, ParamError, parse_assignments
 
 PROG = "ml-explorer"
 MAX_STEPS = 1_000_000

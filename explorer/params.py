@@ -6,7 +6,7 @@ property-based tests are all generated from these declarations.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from explorer.scene import Frame, Simulation
 

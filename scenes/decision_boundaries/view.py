@@ -10,6 +10,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer import datasets
+from explorer.contours import contour_path
 from explorer.jobs import JobRunner
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
@@ -52,7 +53,6 @@ def probability_image(proba: np.ndarray, classes: np.ndarray) -> np.ndarray:
 
 def boundary_lines(proba: np.ndarray, extent) -> tuple[np.ndarray, np.ndarray]:
     """The 0.5 contour (binary) or the class borders (multi-class) as x, y with NaN breaks."""
-    import contourpy
     n, h, w = proba.shape
     if n < 2:
         return np.zeros(0), np.zeros(0)
@@ -61,15 +61,7 @@ def boundary_lines(proba: np.ndarray, extent) -> tuple[np.ndarray, np.ndarray]:
     ys = y0 + (np.arange(h) + 0.5) * (y1 - y0) / h
     fields = [proba[1] - 0.5] if n == 2 else [
         proba[k] - np.max(np.delete(proba, k, axis=0), axis=0) for k in range(n)]
-    pieces = []
-    for field in fields:
-        generator = contourpy.contour_generator(xs, ys, np.asarray(field, dtype=np.float64))
-        for line in generator.lines(0.0):
-            pieces.append(line)
-            pieces.append(np.full((1, 2), np.nan))
-    if not pieces:
-        return np.zeros(0), np.zeros(0)
-    xy = np.concatenate(pieces)
+    xy = np.concatenate([contour_path(xs, ys, field, [0.0]) for field in fields])
     return xy[:, 0], xy[:, 1]
 
 

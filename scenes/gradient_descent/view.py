@@ -5,11 +5,11 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import contourpy
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from explorer.contours import contour_path
 from explorer.params import Float, find
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
@@ -105,14 +105,9 @@ def prepare_surface(surface: Surface) -> PreparedSurface:
     rgba[..., 3] = 255
 
     levels = np.linspace(low, high, CONTOUR_LEVELS + 2)[1:-1]
-    generator = contourpy.contour_generator(xs, ys, values.astype(np.float64), line_type="ChunkCombinedNan")
-    pieces = []
-    for lines in generator.multi_lines(levels):
-        for chunk in lines[0]:
-            if chunk is not None and len(chunk):
-                pieces.append(chunk)
-                pieces.append(np.full((1, 2), np.nan))
-    contour = np.concatenate(pieces) if pieces else np.full((1, 2), np.nan)
+    contour = contour_path(xs, ys, values, levels)
+    if not len(contour):
+        contour = np.full((1, 2), np.nan)
 
     fx = np.linspace(x0, x1, FIELD_GRID + 2)[1:-1]
     fy = np.linspace(y0, y1, FIELD_GRID + 2)[1:-1]

@@ -4,12 +4,12 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-import contourpy
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
 from explorer.scene import Frame, Scene
+from explorer.contours import contour_path
 from explorer.ui import theme
 from explorer.ui.view import SceneView
 from scenes.learning_rate_batch import analysis
@@ -38,15 +38,7 @@ def _bands_rgba(grid: np.ndarray, min_loss: float) -> tuple[np.ndarray, np.ndarr
 def _contour_path(ws: np.ndarray, bs: np.ndarray, values: np.ndarray, levels: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
     """All contour lines as one x, y pair with NaN breaks (drawn by one curve, connect='finite')."""
-    generator = contourpy.contour_generator(ws, bs, values, line_type=contourpy.LineType.Separate)
-    pieces = []
-    for level in levels:
-        for line in generator.lines(level):
-            pieces.append(line)
-            pieces.append(np.full((1, 2), np.nan))
-    if not pieces:
-        return np.zeros(0), np.zeros(0)
-    path = np.concatenate(pieces)
+    path = contour_path(ws, bs, values, levels)
     return path[:, 0], path[:, 1]
 
 

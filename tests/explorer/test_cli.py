@@ -15,7 +15,7 @@ from PIL import Image
 
 from explorer import cli
 from explorer import scene as registry
-from explorer.params import Bool, Choice, Float, Int
+from explorer.params import Float, Int
 from explorer.session import Session, frame_to_jsonable
 
 ROOT = Path(__file__).resolve().parents[2]

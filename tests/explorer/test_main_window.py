@@ -215,3 +215,22 @@ def test_new_seed_on_line_fit_rebuilds_the_surface_in_the_background(window, qtb
     assert window.session.seed == 11
     np.testing.assert_array_equal(window.view._prepared.data_x, window.session.frame.data["data.x"])
     assert not np.array_equal(first, window.view._prepared.data_x)
+
+
+def test_export_gif_csv_and_json_from_the_window(window, tmp_path):
+    import csv
+
+    for _ in range(6):
+        window.step()
+    gif = window.export_to(tmp_path / "run.gif")
+    with Image.open(gif) as image:
+        assert image.width == 640  # the GIF's own default width, not the PNG's
+        assert image.n_frames == 7  # steps 0..6
+    with open(window.export_to(tmp_path / "frame.csv"), newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0][:2] == ["optimizer", "step"]
+    assert len(rows) > 1
+    document = json.loads(window.export_to(tmp_path / "run.json").read_text())
+    assert document["scene"] == GD and document["step"] == 6
+    np.testing.assert_array_equal(np.array(document["frame"]["gd.trail"]), window.session.frame.data["gd.trail"])
+    assert window.session.step == 6  # exporting never moves the run

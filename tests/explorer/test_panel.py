@@ -2,7 +2,6 @@
 import math
 
 import pytest
-from PySide6 import QtCore
 
 from explorer.params import Bool, Choice, Float, Int
 from explorer.scene import Frame, Scene

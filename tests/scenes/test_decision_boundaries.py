@@ -4,10 +4,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.params import Bool, Choice, Float, Int
+from tests.strategies import param_space
+
 from explorer.session import Session
 from scenes.decision_boundaries import SCENE
-from scenes.decision_boundaries import models
 from scenes.decision_boundaries.models import CLASSIFIERS, STAGED, grid_points, svm_display
 from scenes.decision_boundaries.sim import COARSE, FINE, Simulation
 
@@ -127,21 +127,7 @@ def test_user_points_are_used():
     assert frame.data["test_accuracy"] == 1.0
 
 
-def _strategy(param):
-    if param.name == "n_samples":
-        return st.integers(10, 40)
-    if isinstance(param, Float):
-        return st.floats(param.minimum, param.maximum, allow_nan=False)
-    if isinstance(param, Int):
-        return st.integers(param.minimum, param.maximum)
-    if isinstance(param, Choice):
-        return st.sampled_from(param.choices)
-    if isinstance(param, Bool):
-        return st.booleans()
-    raise AssertionError(param)
-
-
-PARAM_SPACE = st.fixed_dictionaries({p.name: _strategy(p) for p in SCENE.params})
+PARAM_SPACE = param_space(SCENE.params, {"n_samples": st.integers(10, 40)})  # small data: 25 fits stay fast
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

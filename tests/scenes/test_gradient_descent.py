@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.params import Bool, Choice, Float, Int
+from tests.strategies import param_space
+
 from explorer.session import Session
 from scenes.gradient_descent import PRESETS, SCENE, table
 from scenes.gradient_descent.optimizers import OPTIMIZERS, UPDATES, Hyper, initial_state
@@ -242,19 +243,7 @@ def test_session_back_and_forward_give_identical_data():
 
 # -- property test over the declared parameter space ----------------------------------------------
 
-def _strategy(param):
-    if isinstance(param, Float):
-        return st.floats(param.minimum, param.maximum, allow_nan=False)
-    if isinstance(param, Int):
-        return st.integers(param.minimum, param.maximum)
-    if isinstance(param, Choice):
-        return st.sampled_from(param.choices)
-    if isinstance(param, Bool):
-        return st.booleans()
-    raise TypeError(param)
-
-
-PARAM_SPACE = st.fixed_dictionaries({p.name: _strategy(p) for p in PARAMS})
+PARAM_SPACE = param_space(PARAMS)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

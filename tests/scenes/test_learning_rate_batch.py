@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explorer.params import Bool, Choice, Float, Int
+from tests.strategies import param_space
+
 from explorer.session import Session, frame_to_jsonable
 from scenes.learning_rate_batch import SCENE
 from scenes.learning_rate_batch.sim import (SCHEDULES, Model, Simulation, lr_factor, make_data)
@@ -134,20 +135,8 @@ def test_divergent_run_stops_and_others_continue():
     assert all(np.all(np.isfinite(v)) for v in frame.data.values() if np.asarray(v).dtype.kind == "f")
 
 
-def _strategy(param):
-    if isinstance(param, Float):
-        return st.floats(param.minimum, param.maximum, allow_nan=False)
-    if isinstance(param, Int):
-        return st.integers(param.minimum, param.maximum)
-    if isinstance(param, Choice):
-        return st.sampled_from(param.choices)
-    if isinstance(param, Bool):
-        return st.booleans()
-    raise TypeError(param)
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(values=st.fixed_dictionaries({p.name: _strategy(p) for p in SCENE.params}), seed=st.integers(0, 2**31))
+@given(values=param_space(SCENE.params), seed=st.integers(0, 2**31))
 def test_property_never_raises_and_non_finite_only_when_diverged(values, seed):
     sim = Simulation(SCENE.resolve(values), seed=seed)
     frame = sim.frame()
