@@ -190,6 +190,12 @@ class MainWindow(QtWidgets.QMainWindow):
         else:
             self.params, self.seed, self.data = scene.resolve(), 0, None
 
+        self._prepared_key = self._pending_prepare_key = object()
+        if session is None:
+            # Start the run and the view's heavy data in the worker while the widgets are built.
+            self._rebuild_session()
+            self._request_prepare()
+
         self.view = scene.view_class()(scene, self.params)
         self.view.paramsRequested.connect(self._params_requested)
         self.view.dataRequested.connect(self._data_requested)
@@ -208,11 +214,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.playback.set_coarse_label(scene.coarse_step)
         self.coarse_action.setEnabled(scene.coarse_step is not None)
         self.coarse_action.setText(scene.coarse_step or "Coarse step")
-        self._prepared_key = self._pending_prepare_key = object()
         if session is not None:
             self._install_session(session)
-        else:
-            self._rebuild_session()
 
     def _teardown_scene(self) -> None:
         self.session = None
@@ -302,13 +305,20 @@ class MainWindow(QtWidgets.QMainWindow):
         assert self.view is not None
         self.view.set_params(self.params)
         self.view.cache_axes()  # a view may have added plots for these parameters
-        key = self.view.prepare_key(self.params, self.seed)
+        self._request_prepare()
+
+    def _request_prepare(self) -> None:
+        """Compute the view's heavy data for the current parameters in a worker, unless it is
+        already shown or on its way."""
+        assert self.scene is not None
+        view_class = self.scene.view_class()
+        key = view_class.prepare_key(self.params, self.seed)
         if key is None:
             self._prepared_key = self._pending_prepare_key = None
         elif key != self._pending_prepare_key and key != self._prepared_key:
             self._pending_prepare_key = key
             self.jobs.submit(f"prepare#{self._current_generation}", self._prepare_job,
-                             type(self.view).prepare, dict(self.params), self.seed, key)
+                             view_class.prepare, dict(self.params), self.seed, key)
         elif key == self._prepared_key:
             self._pending_prepare_key = key
 

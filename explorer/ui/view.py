@@ -39,7 +39,8 @@ class SceneView(QtCore.QObject):
         """Heavy, pure-NumPy work for these parameters and seed (runs off the UI thread). Default: none."""
         return None
 
-    def prepare_key(self, params: Mapping[str, Any], seed: int) -> Any:
+    @staticmethod
+    def prepare_key(params: Mapping[str, Any], seed: int) -> Any:
         """A hashable key of what ``prepare`` depends on; None means nothing to prepare."""
         return None
 

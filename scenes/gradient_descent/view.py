@@ -274,7 +274,8 @@ class GradientDescentView(SceneView):
         surface = make_surface(params["surface"], params.get("condition_number", 10.0), seed)
         return prepare_surface(surface)
 
-    def prepare_key(self, params: Mapping[str, Any], seed: int) -> Any:
+    @staticmethod
+    def prepare_key(params: Mapping[str, Any], seed: int) -> Any:
         # The condition number only shapes the bowl; the seed only draws the line-fit data.
         surface = params.get("surface")
         condition = params.get("condition_number") if surface == "bowl" else None

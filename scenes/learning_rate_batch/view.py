@@ -180,7 +180,8 @@ class LearningRateBatchView(SceneView):
         # The data set follows `data_seed`; the session seed only orders the mini-batches.
         return analysis.prepare(params)
 
-    def prepare_key(self, params: Mapping[str, Any], seed: int) -> Any:
+    @staticmethod
+    def prepare_key(params: Mapping[str, Any], seed: int) -> Any:
         return analysis.prepare_key(params)
 
     def set_params(self, params: Mapping[str, Any]) -> None:
