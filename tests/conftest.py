@@ -20,3 +20,30 @@ def _no_dangling_playback_timers(request):
     for timer in running:
         timer.stop()
     assert not running, f"{len(running)} playback timer(s) left running"
+
+
+@pytest.fixture
+def open_window(qtbot):
+    """Open the real main window on a scene and wait until its first run is on screen."""
+    from explorer.ui.main_window import MainWindow
+
+    windows = []
+
+    def open_(scene_id: str, size: tuple[int, int] | None = None):
+        window = MainWindow(scene_id=scene_id)
+        qtbot.addWidget(window)
+        if size:
+            window.resize(*size)
+        window.show()
+        wait_ready(qtbot, window)
+        windows.append(window)
+        return window
+
+    yield open_
+    for window in windows:
+        window.close()
+
+
+def wait_ready(qtbot, window, timeout: int = 20000) -> None:
+    """Until the window's run is built and its view's heavy data is shown."""
+    qtbot.waitUntil(lambda: window.session is not None and not window.busy, timeout=timeout)

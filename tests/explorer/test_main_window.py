@@ -12,22 +12,14 @@ from PySide6 import QtCore, QtWidgets
 from explorer import scene as registry
 from explorer.params import Bool, Choice, Float, Int
 from explorer.ui.main_window import MainWindow
+from tests.conftest import wait_ready
 
 GD = "gradient-descent"
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(scene_id=GD)
-    qtbot.addWidget(win)
-    win.show()
-    wait_ready(qtbot, win)
-    yield win
-    win.close()
-
-
-def wait_ready(qtbot, win):
-    qtbot.waitUntil(lambda: win.session is not None and not win.busy, timeout=10000)
+def window(open_window):
+    return open_window(GD)
 
 
 def click(qtbot, button):

@@ -4,24 +4,15 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from explorer.ui.main_window import MainWindow
+from tests.conftest import wait_ready
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(scene_id="decision-boundaries")
-    qtbot.addWidget(win)
-    win.resize(1200, 800)
-    win.show()
-    ready(qtbot, win)
+def window(open_window, qtbot):
+    win = open_window("decision-boundaries", size=(1200, 800))
     win.set_params({"n_samples": 60, "classifier": "knn"})
-    ready(qtbot, win)
-    yield win
-    win.close()
-
-
-def ready(qtbot, win):
-    qtbot.waitUntil(lambda: win.session is not None and not win.busy, timeout=20000)
+    wait_ready(qtbot, win)
+    return win
 
 
 def click_at(qtbot, view, x, y, button=QtCore.Qt.MouseButton.LeftButton):
@@ -54,7 +45,7 @@ def test_switching_classifier_in_the_panel_changes_the_map(window, qtbot):
     before = window.view.image.image.copy()
     combo = window.panel.controls["classifier"].editor
     combo.setCurrentIndex(combo.findData("tree"))
-    ready(qtbot, window)
+    wait_ready(qtbot, window)
     assert window.session.params["classifier"] == "tree"
     assert not np.array_equal(window.view.image.image, before)
     # Only the chosen model's hyperparameters are in the panel.
@@ -64,7 +55,7 @@ def test_switching_classifier_in_the_panel_changes_the_map(window, qtbot):
 
 def test_stepping_gradient_boosting_grows_the_accuracy_curve(window, qtbot):
     window.set_params({"classifier": "gradient_boosting", "gb_n_estimators": 20})
-    ready(qtbot, window)
+    wait_ready(qtbot, window)
     for step in range(1, 6):
         qtbot.mouseClick(window.playback.step_button, QtCore.Qt.MouseButton.LeftButton)
         assert len(window.session.frame.data["train_accuracy_curve"]) == step + 1

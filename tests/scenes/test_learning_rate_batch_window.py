@@ -8,36 +8,27 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from explorer.ui.main_window import MainWindow
+from tests.conftest import wait_ready
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow(scene_id="learning-rate-batch")
-    qtbot.addWidget(win)
-    win.show()
-    ready(qtbot, win)
-    yield win
-    win.close()
-
-
-def ready(qtbot, win):
-    qtbot.waitUntil(lambda: win.session is not None and not win.busy, timeout=20000)
+def window(open_window):
+    return open_window("learning-rate-batch")
 
 
 def test_compare_mode_run_batch_size_epoch_step_and_back(window, qtbot):
     panel = window.panel
     compare = panel.controls["compare"].editor
     compare.setCurrentIndex(compare.findData("learning_rate"))
-    ready(qtbot, window)
+    wait_ready(qtbot, window)
     assert window.session.params["compare"] == "learning_rate"
     assert panel.controls["run2_learning_rate"].widget.isVisible()
     assert not panel.controls["run2_batch_size"].widget.isVisible()
 
     compare.setCurrentIndex(compare.findData("batch_size"))
-    ready(qtbot, window)
+    wait_ready(qtbot, window)
     panel.controls["run2_batch_size"].editor.setValue(7)  # as a user types it
-    ready(qtbot, window)
+    wait_ready(qtbot, window)
     assert window.session.params["run2_batch_size"] == 7
 
     assert window.playback.coarse_button.isVisible() and window.playback.coarse_button.text() == "Step epoch"
