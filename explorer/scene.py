@@ -98,7 +98,7 @@ class Scene:
     # "package.module:ClassName" of the pyqtgraph view; imported lazily so the core stays Qt-free.
     view: str
     presets: tuple[Preset, ...] = ()
-    explainer: str = ""
+    explainer: str = ""  # Markdown: a few sentences, **bold** and lists allowed
     # Frame -> (header, rows) for CSV export; long format by default.
     table: Callable[[Frame], tuple[list[str], list[list[Any]]]] = table_long
     # Label of a second step button (e.g. "Step epoch") that calls step(coarse=True); None: no button.

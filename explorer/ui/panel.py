@@ -178,6 +178,7 @@ class ParamPanel(QtWidgets.QScrollArea):
         if scene.explainer:
             explainer = QtWidgets.QLabel(scene.explainer)
             explainer.setObjectName("explainer")
+            explainer.setTextFormat(QtCore.Qt.TextFormat.MarkdownText)  # **bold**, lists
             explainer.setWordWrap(True)
             explainer.setStyleSheet("color: #444;")
             layout.addWidget(explainer)

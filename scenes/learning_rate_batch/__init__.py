@@ -14,7 +14,7 @@ PARAMS = (
            "one-parameter double well with a shallow and a deep minimum.", choices=MODELS,
            labels=("Linear regression", "Logistic regression", "Double well (non-convex)"), group="Data"),
     Int("n_samples", 200, "Number of generated training samples (one epoch visits each once).",
-        minimum=50, maximum=5000, log=True, group="Data"),
+        minimum=50, maximum=5000, log=True, label="Samples", group="Data"),
     Float("noise", 0.5, "Noise in the data: label noise for regression, class overlap for logistic, "
           "per-sample tilt of the double well.", minimum=0.0, maximum=2.0, decimals=2, group="Data"),
     Int("data_seed", 0, "Seed of the generated data set (the session seed drives the batch order).",
