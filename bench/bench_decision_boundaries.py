@@ -34,8 +34,19 @@ REPEATS = 5
 
 
 def drag_svm_c(app: QtWidgets.QApplication, n_points: int = N) -> dict:
+    return drag(app, "svm_C", {"classifier": "svm", "n_samples": n_points, "dataset": "moons", "noise": 0.3})
+
+
+def drag_noise_in_compare(app: QtWidgets.QApplication, n_points: int = N) -> dict:
+    """Compare grid of six models; every value is a new data set, so every plot's points change."""
+    return drag(app, "noise", {"compare": True, "n_samples": n_points, "dataset": "moons", "noise": 0.3},
+                values=list(np.linspace(0.05, 0.6, 12)))
+
+
+def drag(app: QtWidgets.QApplication, name: str, base: dict, values: list | None = None) -> dict:
     from scenes.decision_boundaries.view import DecisionBoundaryView
-    base = {"classifier": "svm", "n_samples": n_points, "dataset": "moons", "noise": 0.3}
+    n_points = base["n_samples"]
+    compare = bool(base.get("compare"))
     session = Session(SCENE, base)
     opened = time.perf_counter()
     view = DecisionBoundaryView(SCENE, session.params)
@@ -45,7 +56,7 @@ def drag_svm_c(app: QtWidgets.QApplication, n_points: int = N) -> dict:
     # The scene is on screen (laid out, painted, fine map shown) before the user grabs a slider.
     first_paint = 0.0
     settle = time.perf_counter() + 0.3
-    while time.perf_counter() < settle or view.image.image.shape[0] != FINE:
+    while time.perf_counter() < settle or (view.compare_pending if compare else view.image.image.shape[0] != FINE):
         t = time.perf_counter()
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 5)
         first_paint = max(first_paint, time.perf_counter() - t)
@@ -53,8 +64,8 @@ def drag_svm_c(app: QtWidgets.QApplication, n_points: int = N) -> dict:
             raise RuntimeError("the fine map of the opened scene never arrived")
     open_s = time.perf_counter() - opened
     runner = JobRunner()
-    param = find(SCENE.params, "svm_C")
-    values = [param.from_unit(u) for u in np.linspace(0, 1, VALUES)]
+    param = find(SCENE.params, name)
+    values = values or [param.from_unit(u) for u in np.linspace(0, 1, VALUES)]
     state = {"last": time.perf_counter(), "gap": 0.0, "shown": 0, "show_ms": 0.0, "pushed": 0}
 
     def tick() -> None:
@@ -82,7 +93,7 @@ def drag_svm_c(app: QtWidgets.QApplication, n_points: int = N) -> dict:
         if state["pushed"] >= len(values):
             pusher.stop()
             return
-        params = {**base, "svm_C": values[state["pushed"]]}
+        params = {**base, name: values[state["pushed"]]}
         state["pushed"] += 1
         runner.submit("session", Session, SCENE, params)
 
@@ -97,8 +108,9 @@ def drag_svm_c(app: QtWidgets.QApplication, n_points: int = N) -> dict:
         app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 5)
         newest = state.get("session")
         if (state["pushed"] >= len(values) and not runner.busy() and newest is not None
-                and newest.params["svm_C"] == values[-1] and view.frame is newest.frame
-                and view.image.image is not None and view.image.image.shape[0] == FINE):
+                and newest.params[name] == values[-1] and view.frame is newest.frame
+                and (not view.compare_pending if compare else
+                     view.image.image is not None and view.image.image.shape[0] == FINE)):
             break
     elapsed = time.perf_counter() - start
     ticker.stop()
@@ -106,10 +118,11 @@ def drag_svm_c(app: QtWidgets.QApplication, n_points: int = N) -> dict:
     # The map on screen is the fine map of the newest value.
     last = state.get("session")
     frame = view.frame
-    assert last is not None and frame is last.frame and last.params["svm_C"] == values[-1]
-    key = view._frame_key(frame)
-    assert key is not None and view._shown_key == key and view._applied == (key, True)
-    np.testing.assert_array_equal(view.image.image, view._fine[key][1])
+    assert last is not None and frame is last.frame and last.params[name] == values[-1]
+    if not compare:
+        key = view._frame_key(frame)
+        assert key is not None and view._shown_key == key and view._applied == (key, True)
+        np.testing.assert_array_equal(view.image.image, view._fine[key][1])
     view.close()
     return {"points": n_points, "max_gap_ms": 1000 * state["gap"], "sessions_shown": state["shown"],
             "max_show_ms": state["show_ms"], "total_s": elapsed, "open_s": open_s,
@@ -151,6 +164,19 @@ def main() -> None:
         print(f"{n:>7} {stat('max_gap_ms'):>16} {stat('max_show_ms'):>16} "
               f"{int(np.median([r['sessions_shown'] for r in runs])):>15} "
               f"{np.median([r['total_s'] for r in runs]):>8.2f} {stat('first_paint_ms'):>23}")
+    print()
+    print(f"UI stall while dragging noise in the compare grid (6 models, every value a new data set); "
+          f"{REPEATS} drags each, median (worst)")
+    print(f"{'points':>7} {'max gap ms':>16} {'max show() ms':>16} {'sessions shown':>15} {'total s':>8}")
+    for n in (200, N):
+        runs = [drag_noise_in_compare(app, n) for _ in range(REPEATS)]
+
+        def stat(name: str) -> str:
+            values = [r[name] for r in runs]
+            return f"{np.median(values):.1f} ({max(values):.1f})"
+        print(f"{n:>7} {stat('max_gap_ms'):>16} {stat('max_show_ms'):>16} "
+              f"{int(np.median([r['sessions_shown'] for r in runs])):>15} "
+              f"{np.median([r['total_s'] for r in runs]):>8.2f}")
     print()
     print(f"Worker build (fit + every stage on a {COARSE}² grid), UI step, fine {FINE}² map of the last stage")
     print(f"{'classifier':<18} {'points':>6} {'stages':>6} {'build ms':>9} {'max step ms':>12} {'fine ms':>8}")

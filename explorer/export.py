@@ -168,9 +168,10 @@ def build_view(session: Session, width: int = VIEW_SIZE[0], height: int = VIEW_S
 
 
 def _source_rect(view: "SceneView"):
-    """The part of the export scene to draw: what the view's widget shows."""
+    """The part of the export scene to draw: what the view's widget shows (deferred drawing done)."""
     from PySide6 import QtCore
 
+    view.settle()
     scene = view.export_scene()
     # Not scene.sceneRect(): without an explicit rect, a QGraphicsScene's only ever grows.
     if view.widget.scene() is scene:

@@ -54,6 +54,10 @@ class SceneView(QtCore.QObject):
     def show(self, frame: Frame) -> None:  # pragma: no cover - every view overrides
         raise NotImplementedError
 
+    def settle(self) -> None:
+        """Finish now any drawing the view defers to later event-loop turns or workers (time-sliced
+        updates, a finer map when idle), so an export or a headless render shows it all."""
+
     def tools(self) -> QtWidgets.QWidget | None:
         """An optional scene-specific tool strip the window shows above the plots."""
         return None

@@ -19,6 +19,8 @@ from scenes.decision_boundaries import models
 
 MAX_CLASSES = 10
 IDLE_MS = 120
+#: Longest UI-thread slice spent updating compare plots before yielding to the event loop.
+COMPARE_SLICE_MS = 15
 
 
 def _rgb(color: str) -> np.ndarray:
@@ -114,6 +116,8 @@ class DecisionBoundaryView(SceneView):
         self._shown_key: Any = None
         self._fine: OrderedDict[Any, tuple] = OrderedDict()
         self._compare_mode = False
+        self._compare_queue: list[int] = []
+        self._compare_frame: Frame | None = None
         #: What each group of items last showed (see _changed), the map applied as (key, fine),
         #: and rendered coarse maps by frame key (stepping back and forth renders nothing twice).
         self._last: dict[str, tuple] = {}
@@ -546,41 +550,71 @@ class DecisionBoundaryView(SceneView):
         return item
 
     def _show_compare(self, frame: Frame) -> None:
+        """Update the grid in time slices: the plots that fit in COMPARE_SLICE_MS now, the rest on
+        the next turns of the event loop, so a new data set never stalls the UI in one go."""
+        self._compare_frame = frame
+        self._compare_queue = list(range(len(self.compare_plots)))
+        self._compare_slice()
+
+    @property
+    def compare_pending(self) -> bool:
+        """True while compare plots of the shown frame still wait for their slice."""
+        return bool(self._compare_queue)
+
+    def _compare_slice(self) -> None:
+        clock = QtCore.QElapsedTimer()
+        clock.start()
+        first = True
+        while self._compare_queue and (first or clock.elapsed() < COMPARE_SLICE_MS):
+            first = False
+            self._show_compare_plot(self._compare_queue.pop(0), self._compare_frame)
+        if self._compare_queue:
+            QtCore.QTimer.singleShot(0, self._compare_slice)
+
+    def settle(self) -> None:
+        while self._compare_queue:
+            self._show_compare_plot(self._compare_queue.pop(0), self._compare_frame)
+        if not self._compare_mode:
+            self.wait_fine()
+
+    def _show_compare_plot(self, i: int, frame: Frame) -> None:
+        if frame is not self.frame:
+            return  # a newer frame took over; its own queue draws this plot
         data = frame.data
         names = list(data["compare_names"])
-        maps = np.asarray(data["compare_proba"])
-        accuracy = np.asarray(data["compare_accuracy"])
+        plot = self.compare_plots[i]
+        if i >= len(names):
+            if plot.isVisible():
+                plot.hide()
+            return
+        if not plot.isVisible():
+            plot.show()
+        maps = data["compare_proba"]
         classes = np.asarray(data["classes"])
         extent = np.asarray(data["extent"], dtype=float)
         rect = self._extent_rect(extent)
+        if self._changed(f"compare_map_{i}", maps[i], classes, extent):
+            rgba, lines = render(maps[i], classes, extent)
+            self.compare_images[i].setImage(rgba, levels=None, autoLevels=False)
+            self.compare_images[i].setRect(rect)
+            self.compare_lines[i].setData(*lines)
         x = np.asarray(data["x"])
         labels = np.asarray(data["labels"])
         test = np.asarray(data["test"], dtype=bool)
-        for i, plot in enumerate(self.compare_plots):
-            if i >= len(names):
-                if plot.isVisible():
-                    plot.hide()
-                continue
-            if not plot.isVisible():
-                plot.show()
-            if self._changed(f"compare_map_{i}", maps[i], classes, extent):
-                rgba, lines = render(maps[i], classes, extent)
-                self.compare_images[i].setImage(rgba, levels=None, autoLevels=False)
-                self.compare_images[i].setRect(rect)
-                self.compare_lines[i].setData(*lines)
-            if self._changed(f"compare_points_{i}", x, labels, test):
-                present = set(np.unique(labels).tolist())
-                for label in range(MAX_CLASSES):
-                    mine = labels == label
-                    for kind, chosen in (("train", mine & ~test), ("test", mine & test)):
-                        if label in present or (i, kind, label) in self.compare_points:
-                            _set_points(self._compare_points(i, kind, label), x[chosen])
-            title = (f"{models.label(names[i])}<br><span style='font-size:9pt'>train {accuracy[i, 0]:.0%} · "
-                     f"test {accuracy[i, 1]:.0%}</span>")
-            if self._changed(f"compare_title_{i}", title):
-                plot.setTitle(title, size="10pt")
-            if plot.vb.targetRect() != rect:
-                plot.setRange(rect, padding=0)
+        if self._changed(f"compare_points_{i}", x, labels, test):
+            present = set(np.unique(labels).tolist())
+            for label in range(MAX_CLASSES):
+                mine = labels == label
+                for kind, chosen in (("train", mine & ~test), ("test", mine & test)):
+                    if label in present or (i, kind, label) in self.compare_points:
+                        _set_points(self._compare_points(i, kind, label), x[chosen])
+        accuracy = np.asarray(data["compare_accuracy"])
+        title = (f"{models.label(names[i])}<br><span style='font-size:9pt'>train {accuracy[i, 0]:.0%} · "
+                 f"test {accuracy[i, 1]:.0%}</span>")
+        if self._changed(f"compare_title_{i}", title):
+            plot.setTitle(title, size="10pt")
+        if plot.vb.targetRect() != rect:
+            plot.setRange(rect, padding=0)
 
     # -- fine map when idle --------------------------------------------------------------------
     @staticmethod
@@ -622,6 +656,7 @@ class DecisionBoundaryView(SceneView):
         return True
 
     def close(self) -> None:
+        self._compare_queue.clear()
         self._idle.stop()
         self._runner.shutdown()
         super().close()

@@ -302,6 +302,7 @@ def test_compare_grid_shows_one_map_per_chosen_classifier(qtbot, make_view):
     chosen = {f"compare_{cid}": cid in ("naive_bayes", "tree", "knn") for cid in CLASSIFIERS}
     session = Session(SCENE, {**SMALL, "compare": True, **chosen})
     view = make_view(session)
+    qtbot.waitUntil(lambda: not view.compare_pending, timeout=5000)  # the grid is drawn in time slices
     assert list(session.frame.data["compare_names"]) == ["knn", "naive_bayes", "tree"]
     visible = [plot for plot in view.compare_plots if plot.isVisible()]
     assert len(visible) == 3
@@ -336,3 +337,28 @@ def test_csv_import_errors_are_messages_and_change_nothing(qtbot, make_view, tmp
     good.write_text("1,2,a\n3,4,b\n5,6,a\n7,8,b\n9,9,c\n")
     assert view.import_csv(str(good))
     assert requested[-1]["names"] == ["a", "b", "c"] and view.n_draw_classes == 3
+
+
+def test_compare_grid_of_a_large_data_set_is_drawn_in_slices_and_settles(qtbot, make_view):
+    from scenes.decision_boundaries import view as view_module
+    session = Session(SCENE, {"compare": True, "n_samples": 1000})
+    view = make_view(session)
+    names = list(session.frame.data["compare_names"])
+    assert len(names) == 6
+    # Nothing older than the newest frame is ever drawn, and the grid completes on its own.
+    qtbot.waitUntil(lambda: not view.compare_pending, timeout=10000)
+    assert all(plot.isVisible() for plot in view.compare_plots[:6])
+    # Force one plot per slice: a new frame starts over, settle() finishes it at once.
+    original = view_module.COMPARE_SLICE_MS
+    view_module.COMPARE_SLICE_MS = 0
+    try:
+        session.set_params({"noise": 0.5})
+        view.show(session.frame)
+        assert view.compare_pending
+        view.settle()
+        assert not view.compare_pending
+    finally:
+        view_module.COMPARE_SLICE_MS = original
+    titles = [plot.titleLabel.text for plot in view.compare_plots[:6]]
+    accuracy = session.frame.data["compare_accuracy"]
+    assert all(f"test {accuracy[i, 1]:.0%}" in titles[i] for i in range(6))
