@@ -50,7 +50,7 @@ PRESETS = (
                  learning_rate=0.05, beta1=0.9, beta2=0.999, max_steps=3000),
            "GD's step is lr × gradient: on Rosenbrock's steep wall it is thrown out and diverges "
            "at step 2. Adam's step is about lr whatever the gradient's size, so it walks down the "
-           "wall and along the curved valley to (1, 1). Lower lr to 0.001 to see GD survive but crawl."),
+           "wall and along the curved valley to (1, 1). At lr = 0.001 the tables turn: GD survives and follows the valley, while Adam, whose steps stay about lr long, crawls."),
     Preset("Trapped in a local minimum",
            _race("gd", "momentum", "adam", surface="local_minimum", start_x=1.8, start_y=1.5,
                  learning_rate=0.02, momentum=0.9, max_steps=1000),

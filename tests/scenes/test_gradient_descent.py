@@ -407,3 +407,11 @@ def test_view_mse_data_plot_and_diverged_label(view):
     view.apply_prepared(view.prepare(session.params, session.seed))
     view.show(session.forward(2))
     assert np.array_equal(view._prepared.data_x, session.frame.data["data.x"])
+
+
+def test_rosenbrock_preset_at_a_small_learning_rate_turns_the_tables():
+    # The preset's description says so: at lr = 0.001 GD survives and beats a crawling Adam.
+    values = {**SCENE.preset("Adam vs GD on Rosenbrock").values, "learning_rate": 0.001}
+    frame = Session(SCENE, values).forward(2000)
+    assert not frame.data["gd.status"].startswith("diverged")
+    assert frame.data["gd.loss"][-1] < frame.data["adam.loss"][-1] / 5
