@@ -151,6 +151,7 @@ class GradientDescentView(SceneView):
         #: per optimiser: (trail length, status) last drawn
         self._shown: dict[str, tuple[int, str]] = {}
         self._loss_range: tuple[int, int, int] | None = None
+        self._points_stale = True
         self._show_data_plot: bool | None = None
         self._labels: dict[str, str] = {}
         self._surface_name = ""
@@ -221,7 +222,11 @@ class GradientDescentView(SceneView):
 
         # -- one set of items per optimiser ---------------------------------------------------
         self.trails: dict[str, pg.PlotCurveItem] = {}
-        self.current: dict[str, pg.ScatterPlotItem] = {}
+        # Every optimiser's current point in one item: one setData and one paint per frame.
+        self.current = pg.ScatterPlotItem(symbol="o", size=12, pen=pg.mkPen("#ffffff", width=1.5))
+        self.current.setZValue(30)
+        surface.addItem(self.current)
+        self._brushes = {name: pg.mkBrush(theme.series_color(SERIES_INDEX[name])) for name in OPTIMIZERS}
         self.arrows: dict[str, pg.PlotCurveItem] = {}
         self.losses: dict[str, pg.PlotDataItem] = {}
         self.lines: dict[str, pg.PlotDataItem] = {}
@@ -235,10 +240,6 @@ class GradientDescentView(SceneView):
             arrow = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), connect="finite")
             arrow.setZValue(20 + index)
             surface.addItem(arrow)
-            point = pg.ScatterPlotItem(symbol="o", size=12, pen=pg.mkPen("#ffffff", width=1.5),
-                                       brush=pg.mkBrush(color))
-            point.setZValue(30 + index)
-            surface.addItem(point)
             note = pg.TextItem("", color=theme.DIVERGED, anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 210),
                                border=pg.mkPen(theme.DIVERGED))
             note.setZValue(40 + index)
@@ -249,9 +250,9 @@ class GradientDescentView(SceneView):
             loss.addItem(curve)
             line = pg.PlotDataItem(pen=pg.mkPen(color, width=2))
             data.addItem(line)
-            self.trails[name], self.arrows[name], self.current[name] = trail, arrow, point
+            self.trails[name], self.arrows[name] = trail, arrow
             self.notes[name], self.losses[name], self.lines[name] = note, curve, line
-            for item in (trail, arrow, point, note, curve, line):
+            for item in (trail, arrow, note, curve, line):
                 item.setVisible(False)
 
         # The surface picture changes only with the parameters: Qt keeps it as a pixmap.
@@ -314,12 +315,13 @@ class GradientDescentView(SceneView):
         super().set_params(params)
         # A new run or a live change: what was shown no longer says anything about the next frame.
         self._shown.clear()
+        self._points_stale = True
         self._loss_range = None
         names = enabled(self.params)
         self.legend.clear()
         for name in OPTIMIZERS:
             on = name in names
-            for item in (self.trails[name], self.arrows[name], self.current[name], self.losses[name]):
+            for item in (self.trails[name], self.arrows[name], self.losses[name]):
                 item.setVisible(on)
             self.lines[name].setVisible(on)
             if not on:
@@ -359,6 +361,7 @@ class GradientDescentView(SceneView):
         span = max(x1 - x0, y1 - y0)
         scale = self._prepared.gradient_scale if self._prepared is not None else 1.0
         aspect = self._prepared.aspect if self._prepared is not None else 1.0
+        changed = False
         for name in OPTIMIZERS:
             key = f"{name}.trail"
             if key not in data:
@@ -374,7 +377,7 @@ class GradientDescentView(SceneView):
             steps = np.arange(len(data[f"{name}.loss"]))
             self.losses[name].setData(steps, data[f"{name}.loss"])
             position = data[f"{name}.position"]
-            self.current[name].setData(pos=position.reshape(1, 2))
+            changed = True
             gradient = data[f"{name}.gradient"]
             norm = float(np.hypot(gradient[0], gradient[1]))
             if norm > 0 and math.isfinite(norm):
@@ -404,6 +407,11 @@ class GradientDescentView(SceneView):
             if "data.x" in data and self._show_data_plot:
                 line_x = getattr(self, "_line_x", np.array([0.0, 4.0]))
                 self.lines[name].setData(line_x, position[0] + position[1] * line_x)
+        if changed or self._points_stale:
+            self._points_stale = False
+            names = [name for name in OPTIMIZERS if f"{name}.position" in data]
+            positions = np.array([data[f"{name}.position"] for name in names]).reshape(-1, 2)
+            self.current.setData(pos=positions, brush=[self._brushes[name] for name in names])
 
     def _show_loss_range(self, data: Mapping[str, Any]) -> None:
         """Set the loss plot's range in coarse steps (nice step counts, whole decades), so its
