@@ -6,6 +6,7 @@ window runs in a worker (explorer.jobs) and the headless renderer runs inline.
 """
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping
 
 import pyqtgraph as pg
@@ -13,6 +14,24 @@ from PySide6 import QtCore, QtWidgets
 
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is at least ``value``: axis limits that change rarely."""
+    if not value > 0 or not math.isfinite(value):
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for factor in (1.0, 2.0, 5.0, 10.0):
+        if factor * power >= value * (1 - 1e-12):
+            return factor * power
+    return 10.0 * power
+
+
+def cache_static(*items: QtWidgets.QGraphicsItem) -> None:
+    """Repaint these items from a pixmap until they change (export draws them directly, see
+    explorer.export): for layers that stay put while trails and points move over them."""
+    for item in items:
+        item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class SceneView(QtCore.QObject):
@@ -69,7 +88,7 @@ class SceneView(QtCore.QObject):
         for item in self.widget.scene().items():
             # Setting the mode again would throw the pixmap away: only where it is missing.
             if isinstance(item, pg.AxisItem) and item.cacheMode() != cached:
-                item.setCacheMode(cached)
+                cache_static(item)
 
     # -- export --------------------------------------------------------------------------
     def export_scene(self) -> QtWidgets.QGraphicsScene:

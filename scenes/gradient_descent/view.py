@@ -13,7 +13,7 @@ from explorer.contours import contour_path
 from explorer.params import Float, find
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView
+from explorer.ui.view import SceneView, cache_static, nice_ceiling
 
 from .optimizers import LABELS, OPTIMIZERS
 from .sim import PARAMS, enabled
@@ -70,15 +70,6 @@ def _arrow_segments(starts: np.ndarray, vectors: np.ndarray, head: float = 0.3,
     # shaft, break, left barb, tip, right barb, break
     parts = np.stack([starts, tips, nan, tips + left, tips, tips + right, nan], axis=1)
     return parts.reshape(-1, 2)
-
-
-def _nice_ceiling(value: float) -> int:
-    """The smallest of 1, 2, 5 × 10^k that is at least ``value``."""
-    decade = 10 ** math.floor(math.log10(value))
-    for factor in (1, 2, 5, 10):
-        if factor * decade >= value:
-            return int(factor * decade)
-    return int(10 * decade)
 
 
 def prepare_surface(surface: Surface) -> PreparedSurface:
@@ -256,9 +247,7 @@ class GradientDescentView(SceneView):
                 item.setVisible(False)
 
         # The surface picture changes only with the parameters: Qt keeps it as a pixmap.
-        device_cache = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
-        for item in (self.image, self.contour.curve, self.field.curve):
-            item.setCacheMode(device_cache)
+        cache_static(self.image, self.contour.curve, self.field.curve)
         layout.addItem(surface, row=0, col=0, rowspan=3)
         layout.addItem(self.legend, row=0, col=1)
         layout.layout.setColumnStretchFactor(0, 3)
@@ -424,7 +413,7 @@ class GradientDescentView(SceneView):
         high = max(float(np.max(values)) for values in losses)
         low_decade = math.floor(math.log10(max(low, 1e-16)))
         high_decade = max(low_decade + 1, math.ceil(math.log10(max(high, 1e-16))))
-        key = (_nice_ceiling(max(steps, 10)), low_decade, high_decade)
+        key = (nice_ceiling(max(steps, 10)), low_decade, high_decade)
         if key != self._loss_range:
             self._loss_range = key
             self.plots["loss"].getViewBox().setRange(xRange=(0, key[0]), yRange=(low_decade, high_decade),

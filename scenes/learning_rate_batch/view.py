@@ -6,12 +6,12 @@ from typing import Any, Mapping
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from explorer.scene import Frame, Scene
 from explorer.contours import contour_path
 from explorer.ui import theme
-from explorer.ui.view import SceneView
+from explorer.ui.view import SceneView, cache_static, nice_ceiling
 from scenes.learning_rate_batch import analysis
 from scenes.learning_rate_batch.sim import MAX_RUNS, run_label, run_settings
 
@@ -40,26 +40,6 @@ def _contour_path(ws: np.ndarray, bs: np.ndarray, values: np.ndarray, levels: np
     """All contour lines as one x, y pair with NaN breaks (drawn by one curve, connect='finite')."""
     path = contour_path(ws, bs, values, levels)
     return path[:, 0], path[:, 1]
-
-
-def _nice_ceil(value: float) -> float:
-    """The smallest of 1, 2, 5 x 10^k that is >= value (axis limits that change rarely)."""
-    if not value > 0 or not np.isfinite(value):
-        return 1.0
-    power = 10.0 ** math.floor(math.log10(value))
-    for step in (1.0, 2.0, 5.0, 10.0):
-        if step * power >= value * (1 - 1e-12):
-            return step * power
-    return 10.0 * power
-
-
-_CACHED = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
-
-
-def _cache(*items: Any) -> None:
-    """Repaint static items from a pixmap (export draws them directly, see explorer.export)."""
-    for item in items:
-        item.setCacheMode(_CACHED)
 
 
 class LearningRateBatchView(SceneView):
@@ -150,12 +130,10 @@ class LearningRateBatchView(SceneView):
         surface.addItem(self.minimum_marker)
         loss.disableAutoRange()  # show() sets quantised ranges: the axes repaint only when they change
         # Static layers: painted once into pixmaps, then only blitted under the moving items.
-        _cache(self.image, self.contours, self.well, self.points, self.start_marker, self.minimum_marker,
+        cache_static(self.image, self.contours, self.well, self.points, self.start_marker, self.minimum_marker,
                self.bars, *self.bar_text, *self.range_curves, *self.range_edges, *self.rate_lines)
-        for plot in (surface, fit, loss, rangetest, basins):
-            for axis in plot.axes.values():
-                _cache(axis["item"])
-            _cache(plot.titleLabel)
+        cache_static(*(plot.titleLabel for plot in (surface, fit, loss, rangetest, basins)))
+        self.cache_axes()
 
         layout.addItem(surface, row=0, col=0, rowspan=2)
         layout.addItem(fit, row=0, col=1)
@@ -330,9 +308,9 @@ class LearningRateBatchView(SceneView):
         for r, label in enumerate(labels):
             self.legend.addItem(self.curves[r], label)
         # The legend sits on the loss curves, which repaint every frame: keep it as pixmaps.
-        _cache(self.legend)
+        cache_static(self.legend)
         for sample, text in self.legend.items:
-            _cache(sample, text, text.item)
+            cache_static(sample, text, text.item)
 
     def show(self, frame: Frame) -> None:
         data = frame.data
@@ -399,9 +377,9 @@ class LearningRateBatchView(SceneView):
         low = min(self._extent[r][1] for r in range(runs))
         high = max(self._extent[r][2] for r in range(runs))
         epochs = max(1.0, float(self.params["epochs"]))
-        x_top = min(_nice_ceil(right), epochs) if right > 0 else min(1.0, epochs)
+        x_top = min(nice_ceiling(right), epochs) if right > 0 else min(1.0, epochs)
         if double_well:
-            y_range = (min(0.0, -_nice_ceil(-low)) if low < 0 else 0.0, _nice_ceil(high))
+            y_range = (min(0.0, -nice_ceiling(-low)) if low < 0 else 0.0, nice_ceiling(high))
         else:
             bottom, top = math.floor(4 * low) / 4, math.ceil(4 * high) / 4  # quarter decades
             y_range = (bottom, top if top > bottom else bottom + 0.25)
