@@ -148,15 +148,12 @@ def model_times(n_points: int) -> list[tuple]:
     return rows
 
 
-def main() -> None:
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
-    Simulation(SCENE.resolve({"n_samples": 50}), 0)  # import scikit-learn outside the timings
-    print(f"UI stall while dragging svm_C over {VALUES} values (5 ms ticker; sessions built in a worker); "
-          f"{REPEATS} drags each, median (worst)")
+def drag_table(app: QtWidgets.QApplication, drag_once, title: str) -> None:
+    print(f"UI stall while {title}; {REPEATS} drags each, median (worst)")
     print(f"{'points':>7} {'max gap ms':>16} {'max show() ms':>16} {'sessions shown':>15} {'total s':>8} "
           f"{'open: longest slice ms':>23}")
     for n in (200, N):
-        runs = [drag_svm_c(app, n) for _ in range(REPEATS)]
+        runs = [drag_once(app, n) for _ in range(REPEATS)]
 
         def stat(name: str) -> str:
             values = [r[name] for r in runs]
@@ -165,19 +162,13 @@ def main() -> None:
               f"{int(np.median([r['sessions_shown'] for r in runs])):>15} "
               f"{np.median([r['total_s'] for r in runs]):>8.2f} {stat('first_paint_ms'):>23}")
     print()
-    print(f"UI stall while dragging noise in the compare grid (6 models, every value a new data set); "
-          f"{REPEATS} drags each, median (worst)")
-    print(f"{'points':>7} {'max gap ms':>16} {'max show() ms':>16} {'sessions shown':>15} {'total s':>8}")
-    for n in (200, N):
-        runs = [drag_noise_in_compare(app, n) for _ in range(REPEATS)]
 
-        def stat(name: str) -> str:
-            values = [r[name] for r in runs]
-            return f"{np.median(values):.1f} ({max(values):.1f})"
-        print(f"{n:>7} {stat('max_gap_ms'):>16} {stat('max_show_ms'):>16} "
-              f"{int(np.median([r['sessions_shown'] for r in runs])):>15} "
-              f"{np.median([r['total_s'] for r in runs]):>8.2f}")
-    print()
+
+def main() -> None:
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    Simulation(SCENE.resolve({"n_samples": 50}), 0)  # import scikit-learn outside the timings
+    drag_table(app, drag_svm_c, f"dragging svm_C over {VALUES} values (5 ms ticker; sessions built in a worker)")
+    drag_table(app, drag_noise_in_compare, "dragging noise in the compare grid (6 models, every value a new data set)")
     print(f"Worker build (fit + every stage on a {COARSE}² grid), UI step, fine {FINE}² map of the last stage")
     print(f"{'classifier':<18} {'points':>6} {'stages':>6} {'build ms':>9} {'max step ms':>12} {'fine ms':>8}")
     for n in (200, N):
