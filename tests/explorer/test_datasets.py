@@ -96,3 +96,108 @@ def test_user_data_validation():
                       ("nonsense", "mapping")]:
         with pytest.raises(DataError, match=word):
             datasets.from_user(bad, 0.3)
+
+
+# -- delimiters, encodings, limits (issue 14 §5/§9, issue 16) ------------------------------------
+ROWS = [(1.0, 2.0, "a"), (3.0, 4.5, "b"), (5.0, 6.0, "a"), (7.25, 8.0, "b")]
+
+
+def write_bytes(tmp_path, data: bytes, name="data.csv"):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("delimiter, word", [(";", "semicolon"), ("\t", "tab"), ("|", "vertical bar")])
+def test_csv_delimiter_is_detected(tmp_path, delimiter, word):
+    text = delimiter.join(["width", "height", "kind"]) + "\n" + "".join(
+        delimiter.join([repr(a), repr(b), c]) + "\n" for a, b, c in ROWS)
+    data = datasets.read_csv(write_bytes(tmp_path, text.encode()))
+    assert data["x"] == [[a, b] for a, b, _ in ROWS]
+    assert data["names"] == ["a", "b"] and data["labels"] == [0, 1, 0, 1]
+    assert data["columns"] == ["width", "height"] and data["label_column"] == "kind"
+    assert word in data["read_as"] and "UTF-8" in data["read_as"]
+    assert data["file"] == "data.csv"
+
+
+def test_semicolon_csv_with_decimal_commas(tmp_path):
+    text = b"x;y;label\r\n1,5;2,25;a\r\n3;-4,5;b\r\n5,0;6;a\r\n7;8;b\r\n"
+    data = datasets.read_csv(write_bytes(tmp_path, text))
+    assert data["x"] == [[1.5, 2.25], [3.0, -4.5], [5.0, 6.0], [7.0, 8.0]]
+
+
+@pytest.mark.parametrize("codec, word", [("utf-16", "UTF-16 (byte-order mark)"),
+                                         ("utf-8-sig", "UTF-8 (byte-order mark)"),
+                                         ("utf-16-le", "UTF-16 little-endian"),
+                                         ("cp1252", "Windows-1252"), ("latin-1", "Latin-1")])
+def test_csv_encoding_is_detected_and_named(tmp_path, codec, word):
+    label = "\x8fÅ" if codec == "latin-1" else "été"  # \x8f is undefined in Windows-1252
+    text = f"x,y,classe\n1,2,{label}\n3,4,b\n5,6,{label}\n7,8,b\n"
+    data = datasets.read_csv(write_bytes(tmp_path, text.encode(codec)))
+    assert data["names"] == ["b", label]  # decoded exactly, nothing replaced
+    assert data["columns"] == ["x", "y"] and data["label_column"] == "classe"
+    assert word in data["read_as"]
+
+
+def test_binary_file_is_refused_by_name(tmp_path):
+    with pytest.raises(CSVError, match="NUL bytes"):
+        datasets.read_csv(write_bytes(tmp_path, b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x01\x00\x00\x01"))
+
+
+@pytest.mark.parametrize("value", ["1e300", "-2e13", "1e309", "nan"])
+def test_huge_or_non_finite_values_get_the_apps_message(tmp_path, value):
+    text = f"x,y,label\n1,2,a\n3,{value},b\n5,6,a\n7,8,b\n".encode()
+    with pytest.raises(CSVError) as error:
+        datasets.read_csv(write_bytes(tmp_path, text))
+    message = str(error.value)
+    assert "row 3" in message and "'y'" in message and "1e+12" in message
+
+
+def test_values_up_to_the_limit_are_accepted_and_fit(tmp_path):
+    limit = datasets.MAX_ABS_VALUE
+    text = f"{limit},{-limit},a\n{limit / 2},0,b\n0,{limit / 3},a\n{-limit},1,b\n".encode()
+    data = datasets.read_csv(write_bytes(tmp_path, text))
+    dataset = datasets.from_user(data, 0.25)
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+    model = make_pipeline(StandardScaler(), SVC(kernel="poly", degree=6, coef0=1.0)).fit(dataset.x, dataset.y)
+    assert np.isfinite(model.decision_function(dataset.x)).all()
+
+
+def test_user_data_with_huge_values_is_refused_before_a_model_sees_it():
+    with pytest.raises(DataError, match="1e\\+12"):
+        datasets.from_user({"x": [[0, 0], [1, 1e300], [2, 2], [3, 3]], "labels": [0, 1, 0, 1]}, 0.3)
+
+
+def test_field_over_the_csv_limit_is_a_message(tmp_path):
+    text = b"x,y,label\n1,2,a\n3,4,\"" + b"b" * 200_000 + b"\"\n5,6,a\n7,8,b\n"
+    with pytest.raises(CSVError) as error:
+        datasets.read_csv(write_bytes(tmp_path, text))
+    assert "row 3" in str(error.value) and "131,072 characters" in str(error.value)
+
+
+def test_a_single_endless_line_is_a_message(tmp_path):
+    with pytest.raises(CSVError, match="longer than"):
+        datasets.read_csv(write_bytes(tmp_path, b"1" * (3 << 20)))
+
+
+def test_row_limit_is_stated_and_the_limit_itself_is_accepted(tmp_path):
+    n = datasets.MAX_IMPORT_ROWS
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n + 1, 2))
+    body = "\n".join(f"{a!r},{b!r},{'ab'[i % 2]}" for i, (a, b) in enumerate(x.tolist()))
+    exact = write_bytes(tmp_path, ("p,q,c\n" + body[:body.rindex("\n")] + "\n").encode(), "exact.csv")
+    data = datasets.read_csv(exact)
+    assert len(data["x"]) == n
+    np.testing.assert_array_equal(np.asarray(data["x"]), x[:n])
+    over = write_bytes(tmp_path, ("p,q,c\n" + body + "\n").encode(), "over.csv")
+    with pytest.raises(CSVError) as error:
+        datasets.read_csv(over)
+    assert f"more than {n:,} data rows" in str(error.value) and "over.csv" in str(error.value)
+
+
+def test_generated_sample_limit_and_import_limit_are_both_stated():
+    n_samples = next(p for p in datasets.dataset_params(maximum_samples=1000) if p.name == "n_samples")
+    assert n_samples.maximum == 1000
+    assert "1,000" in n_samples.help and f"{datasets.MAX_IMPORT_ROWS:,}" in n_samples.help
