@@ -82,7 +82,7 @@ def matplotlib_frame_ms(params: dict) -> list[float] | None:
             trail = data[f"{n}.trail"]
             trails[n].set_data(trail[:, 0], trail[:, 1])
             points[n].set_data(trail[-1:, 0], trail[-1:, 1])
-            gaps = data[f"{n}.loss"]
+            gaps = data[f"{n}.loss_gap"]
             curves[n].set_data(np.arange(len(gaps)), gaps)
         loss.relim()
         loss.autoscale_view()

@@ -50,7 +50,8 @@ PRESETS = (
                  learning_rate=0.05, beta1=0.9, beta2=0.999, max_steps=3000),
            "GD's step is lr × gradient: on Rosenbrock's steep wall it is thrown out and diverges "
            "at step 2. Adam's step is about lr whatever the gradient's size, so it walks down the "
-           "wall and along the curved valley to (1, 1). At lr = 0.001 the tables turn: GD survives and follows the valley, while Adam, whose steps stay about lr long, crawls."),
+           "wall and along the curved valley to (1, 1), where, at a constant learning rate, it hovers "
+           "without ever settling for good. At lr = 0.001 the tables turn: GD survives and follows the valley, while Adam, whose steps stay about lr long, crawls."),
     Preset("Trapped in a local minimum",
            _race("gd", "momentum", "adam", surface="local_minimum", start_x=1.8, start_y=1.5,
                  learning_rate=0.02, momentum=0.9, max_steps=1000),
@@ -60,7 +61,8 @@ PRESETS = (
            _race("gd", "momentum", "adam", surface="saddle", start_x=2.0, start_y=0.01,
                  learning_rate=0.05, momentum=0.9, max_steps=1000),
            "Starting almost on the ridge: the optimisers slide to the flat saddle at the origin, "
-           "linger where the gradient nearly vanishes, then escape to a minimum. Set start y to 0 "
+           "linger where the gradient nearly vanishes, then escape to a minimum (GD and momentum "
+           "settle there; Adam keeps hovering around it). Set start y to 0 "
            "and they stop at the saddle for good."),
     Preset("Fitting a line (MSE)",
            _race("gd", "momentum", "adam", surface="mse", start_x=-2.0, start_y=2.5,
@@ -80,7 +82,9 @@ EXPLAINER = (
     "crawls; too large a rate overshoots and can diverge. Momentum methods keep a velocity so they "
     "speed through long narrow valleys, while AdaGrad, RMSProp and Adam rescale each coordinate by "
     "the size of its recent gradients. The loss plot shows f − f*, the distance from the best value, "
-    "on a log scale. Click the surface to choose where the race starts."
+    "on a log scale. An optimiser counts as converged only when it stays put: its gradient is "
+    "tiny and its own update, continued for 10,000 more steps, keeps it within 0.00001 of that "
+    "point. Click the surface to choose where the race starts."
 )
 
 
@@ -92,10 +96,10 @@ def table(frame: Frame) -> tuple[list[str], list[list[Any]]]:
         trail = frame.data.get(f"{name}.trail")
         if trail is None:
             continue
-        loss = frame.data[f"{name}.loss"]
+        loss_gap = frame.data[f"{name}.loss_gap"]
         status = frame.data[f"{name}.status"]
         for step in range(len(trail)):
-            rows.append([name, step, float(trail[step, 0]), float(trail[step, 1]), float(loss[step]),
+            rows.append([name, step, float(trail[step, 0]), float(trail[step, 1]), float(loss_gap[step]),
                          status])
     return header, rows
 

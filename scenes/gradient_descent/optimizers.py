@@ -6,6 +6,7 @@ moment, ``t`` the number of updates done (Adam's bias correction needs it).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -98,3 +99,60 @@ UPDATES: dict[str, Callable[[State, GradientFn, Hyper], State]] = {
     "rmsprop": rmsprop,
     "adam": adam,
 }
+
+
+def steps_within(name: str, state: State, gradient: Callable[[float, float], tuple[float, float]], hp: Hyper,
+                 steps: int, tolerance: float) -> int:
+    """How many of the next ``steps`` updates of optimiser ``name`` from ``state`` keep it within
+    ``tolerance`` of where it is now (``steps`` if all of them do; a non-finite value ends it).
+
+    The same rules as UPDATES, written on Python floats for the two coordinates: about 10×
+    faster than NumPy on 2-element arrays, so checking 10,000 steps ahead costs a few ms.
+    ``gradient(x, y)`` takes and returns plain numbers (a Surface's gradient does).
+    """
+    x, y = float(state.x[0]), float(state.x[1])
+    vx, vy = float(state.v[0]), float(state.v[1])
+    sx, sy = float(state.s[0]), float(state.s[1])
+    t = int(state.t)
+    x0, y0 = x, y
+    limit = tolerance * tolerance
+    lr, mu, rho, b1, b2, eps = hp.learning_rate, hp.momentum, hp.rho, hp.beta1, hp.beta2, hp.eps
+    sqrt = math.sqrt
+    if name not in UPDATES:
+        raise ValueError(f"unknown optimiser {name!r}")
+    done = 0
+    try:
+        for done in range(steps):
+            if name == "gd":
+                gx, gy = gradient(x, y)
+                x, y = x - lr * gx, y - lr * gy
+            elif name == "momentum":
+                gx, gy = gradient(x, y)
+                vx, vy = mu * vx - lr * gx, mu * vy - lr * gy
+                x, y = x + vx, y + vy
+            elif name == "nesterov":
+                gx, gy = gradient(x + mu * vx, y + mu * vy)
+                vx, vy = mu * vx - lr * gx, mu * vy - lr * gy
+                x, y = x + vx, y + vy
+            elif name == "adagrad":
+                gx, gy = gradient(x, y)
+                sx, sy = sx + gx * gx, sy + gy * gy
+                x, y = x - lr * gx / (sqrt(sx) + eps), y - lr * gy / (sqrt(sy) + eps)
+            elif name == "rmsprop":
+                gx, gy = gradient(x, y)
+                sx, sy = rho * sx + (1 - rho) * gx * gx, rho * sy + (1 - rho) * gy * gy
+                x, y = x - lr * gx / (sqrt(sx) + eps), y - lr * gy / (sqrt(sy) + eps)
+            elif name == "adam":
+                gx, gy = gradient(x, y)
+                t += 1
+                vx, vy = b1 * vx + (1 - b1) * gx, b1 * vy + (1 - b1) * gy
+                sx, sy = b2 * sx + (1 - b2) * gx * gx, b2 * sy + (1 - b2) * gy * gy
+                c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+                x = x - lr * (vx / c1) / (sqrt(sx / c2) + eps)
+                y = y - lr * (vy / c1) / (sqrt(sy / c2) + eps)
+            dx, dy = x - x0, y - y0
+            if not dx * dx + dy * dy <= limit:  # also false for NaN
+                return done
+    except (OverflowError, ZeroDivisionError, ValueError):
+        return done
+    return steps

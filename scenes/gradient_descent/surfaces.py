@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable
 
 import numpy as np
@@ -39,8 +40,10 @@ class Surface:
     minima: tuple[tuple[float, float], ...]
     #: Saddle points worth marking (may be empty).
     saddles: tuple[tuple[float, float], ...] = ()
-    #: Colour by log(f - f*) because the values span many orders of magnitude.
-    log_color: bool = False
+    #: Colour by log10(f − f* + offset·max(f − f*)): a tiny offset is a log scale (values spanning
+    #: many decades), a large one is nearly linear. A number, not a switch, so that the picture
+    #: changes continuously with the bowl's condition number.
+    color_offset: float = 1e-6
     #: Axis labels (the MSE surface is over the line's parameters).
     axis_labels: tuple[str, str] = ("x", "y")
     #: The line-fit data set (MSE surface only).
@@ -74,36 +77,45 @@ class Surface:
 
 
 # -- the surfaces ------------------------------------------------------------------------------
+# Each f and gradient is a module-level function bound to its constants with functools.partial,
+# so a Surface (and a Session holding one) pickles: the job runner builds Sessions in a worker
+# process. The constants are plain Python floats, so one optimiser position costs no NumPy calls.
+
+def _bowl_f(c: float, s: float, kappa: float, x, y):
+    u = c * x + s * y
+    v = -s * x + c * y
+    return 0.5 * (u * u + kappa * v * v)
+
+
+def _bowl_gradient(c: float, s: float, kappa: float, x, y):
+    u = c * x + s * y
+    v = -s * x + c * y
+    # ∇f = Rᵀ (u, κ v)
+    return c * u - s * kappa * v, s * u + c * kappa * v
+
 
 def bowl(condition_number: float = 10.0, angle_degrees: float = 30.0) -> Surface:
     """f = ½(u² + κ v²) in coordinates rotated by ``angle_degrees``: a ravine when κ is large."""
     kappa = float(condition_number)
     c, s = math.cos(math.radians(angle_degrees)), math.sin(math.radians(angle_degrees))
+    # A round bowl reads best on a nearly linear colour scale, a ravine on a log scale: the offset
+    # slides between them with log κ (10 at κ = 1, 10^-2.5 at κ = 10, 10^-6 at κ = 100).
+    offset = 10.0 ** (1.0 - 3.5 * math.log10(kappa))
+    return Surface("bowl", "Quadratic bowl", partial(_bowl_f, c, s, kappa), partial(_bowl_gradient, c, s, kappa),
+                   (-2.5, 2.5, -2.5, 2.5), ((0.0, 0.0),), color_offset=offset)
 
-    def f(x, y):
-        u = c * x + s * y
-        v = -s * x + c * y
-        return 0.5 * (u * u + kappa * v * v)
 
-    def gradient(x, y):
-        u = c * x + s * y
-        v = -s * x + c * y
-        # ∇f = Rᵀ (u, κ v)
-        return c * u - s * kappa * v, s * u + c * kappa * v
+def _rosenbrock_f(x, y):
+    return (1 - x) ** 2 + 100 * (y - x * x) ** 2
 
-    return Surface("bowl", "Quadratic bowl", f, gradient, (-2.5, 2.5, -2.5, 2.5), ((0.0, 0.0),),
-                   log_color=kappa >= 10.0)
+
+def _rosenbrock_gradient(x, y):
+    return -2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)
 
 
 def rosenbrock() -> Surface:
-    def f(x, y):
-        return (1 - x) ** 2 + 100 * (y - x * x) ** 2
-
-    def gradient(x, y):
-        return -2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)
-
-    return Surface("rosenbrock", "Rosenbrock", f, gradient, (-2.0, 2.0, -1.0, 3.0), ((1.0, 1.0),),
-                   log_color=True)
+    return Surface("rosenbrock", "Rosenbrock", _rosenbrock_f, _rosenbrock_gradient, (-2.0, 2.0, -1.0, 3.0),
+                   ((1.0, 1.0),))
 
 
 def _refine(gradient, hessian_of, point, iterations: int = 50) -> tuple[float, float]:
@@ -118,54 +130,61 @@ def _refine(gradient, hessian_of, point, iterations: int = 50) -> tuple[float, f
     return float(p[0]), float(p[1])
 
 
+def _himmelblau_f(x, y):
+    return (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
+
+
+def _himmelblau_gradient(x, y):
+    a = x * x + y - 11
+    b = x + y * y - 7
+    return 4 * x * a + 2 * b, 2 * a + 4 * y * b
+
+
+def _himmelblau_hessian(x, y):
+    return np.array([[12 * x * x + 4 * y - 42, 4 * x + 4 * y],
+                     [4 * x + 4 * y, 12 * y * y + 4 * x - 26]])
+
+
 def himmelblau() -> Surface:
-    def f(x, y):
-        return (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
-
-    def gradient(x, y):
-        a = x * x + y - 11
-        b = x + y * y - 7
-        return 4 * x * a + 2 * b, 2 * a + 4 * y * b
-
-    def hessian(x, y):
-        return np.array([[12 * x * x + 4 * y - 42, 4 * x + 4 * y],
-                         [4 * x + 4 * y, 12 * y * y + 4 * x - 26]])
-
     guesses = ((3.0, 2.0), (-2.8, 3.1), (-3.8, -3.3), (3.6, -1.8))
-    minima = tuple(_refine(gradient, hessian, g) for g in guesses)
-    return Surface("himmelblau", "Himmelblau", f, gradient, (-5.0, 5.0, -5.0, 5.0), minima,
-                   log_color=True)
+    minima = tuple(_refine(_himmelblau_gradient, _himmelblau_hessian, g) for g in guesses)
+    return Surface("himmelblau", "Himmelblau", _himmelblau_f, _himmelblau_gradient, (-5.0, 5.0, -5.0, 5.0),
+                   minima)
+
+
+def _saddle_f(x, y):
+    return x * x + 0.25 * y ** 4 - y * y
+
+
+def _saddle_gradient(x, y):
+    return 2 * x, y ** 3 - 2 * y
 
 
 def saddle() -> Surface:
     """f = x² + y⁴/4 − y²: a saddle at the origin, minima at (0, ±√2) with f* = −1."""
-    def f(x, y):
-        return x * x + 0.25 * y ** 4 - y * y
-
-    def gradient(x, y):
-        return 2 * x, y ** 3 - 2 * y
-
     root2 = math.sqrt(2.0)
-    return Surface("saddle", "Saddle point", f, gradient, (-2.5, 2.5, -2.5, 2.5),
-                   ((0.0, root2), (0.0, -root2)), saddles=((0.0, 0.0),), log_color=True)
+    return Surface("saddle", "Saddle point", _saddle_f, _saddle_gradient, (-2.5, 2.5, -2.5, 2.5),
+                   ((0.0, root2), (0.0, -root2)), saddles=((0.0, 0.0),))
 
 
 # Tilted double well: f = (x² − 1)² + TILT·x + y²; the tilt makes the left well the global one.
 TILT = 0.5
 
 
+def _local_minimum_f(x, y):
+    return (x * x - 1) ** 2 + TILT * x + y * y
+
+
+def _local_minimum_gradient(x, y):
+    return 4 * x * (x * x - 1) + TILT, 2 * y
+
+
 def local_minimum() -> Surface:
-    def f(x, y):
-        return (x * x - 1) ** 2 + TILT * x + y * y
-
-    def gradient(x, y):
-        return 4 * x * (x * x - 1) + TILT, 2 * y
-
     # Stationary points in x: roots of 4x³ − 4x + TILT.
     roots = np.sort(np.roots([4.0, 0.0, -4.0, TILT]).real)
     left, middle, right = (float(r) for r in roots)
-    return Surface("local_minimum", "Local and global minimum", f, gradient, (-2.0, 2.0, -2.0, 2.0),
-                   ((left, 0.0), (right, 0.0)), saddles=((middle, 0.0),), log_color=True)
+    return Surface("local_minimum", "Local and global minimum", _local_minimum_f, _local_minimum_gradient,
+                   (-2.0, 2.0, -2.0, 2.0), ((left, 0.0), (right, 0.0)), saddles=((middle, 0.0),))
 
 
 def line_data(seed: int, count: int = 12) -> tuple[Array, Array]:
@@ -178,27 +197,28 @@ def line_data(seed: int, count: int = 12) -> tuple[Array, Array]:
     return x, y
 
 
+def _mse_f(sx: float, sy: float, sxx: float, sxy: float, syy: float, t0, t1):
+    # ½ mean((t0 + t1 x − y)²) expanded, so a grid costs O(grid) rather than O(grid × m).
+    return 0.5 * (t0 * t0 + 2 * t0 * t1 * sx + t1 * t1 * sxx - 2 * t0 * sy - 2 * t1 * sxy + syy)
+
+
+def _mse_gradient(sx: float, sy: float, sxx: float, sxy: float, syy: float, t0, t1):
+    return t0 + t1 * sx - sy, t0 * sx + t1 * sxx - sxy
+
+
 def mse(data_x: Array, data_y: Array) -> Surface:
     """J(θ0, θ1) = 1/(2m) Σ (θ0 + θ1 x − y)², written through the data's moments (cheap on grids)."""
     data_x = np.asarray(data_x, dtype=float)
     data_y = np.asarray(data_y, dtype=float)
     m = len(data_x)
-    sx, sy = data_x.mean(), data_y.mean()
-    sxx, sxy, syy = (data_x * data_x).mean(), (data_x * data_y).mean(), (data_y * data_y).mean()
-
-    def f(t0, t1):
-        # ½ mean((t0 + t1 x − y)²) expanded, so a grid costs O(grid) rather than O(grid × m).
-        return 0.5 * (t0 * t0 + 2 * t0 * t1 * sx + t1 * t1 * sxx - 2 * t0 * sy - 2 * t1 * sxy + syy)
-
-    def gradient(t0, t1):
-        return t0 + t1 * sx - sy, t0 * sx + t1 * sxx - sxy
-
+    moments = tuple(float(v) for v in (data_x.mean(), data_y.mean(), (data_x * data_x).mean(),
+                                       (data_x * data_y).mean(), (data_y * data_y).mean()))
     design = np.column_stack([np.ones(m), data_x])
     solution, *_ = np.linalg.lstsq(design, data_y, rcond=None)
     minimum = (float(solution[0]), float(solution[1]))
-    return Surface("mse", "Line fit (MSE)", f, gradient, (-3.0, 5.0, -2.0, 3.0), (minimum,),
-                   log_color=True, axis_labels=("θ0 (intercept)", "θ1 (slope)"),
-                   data_x=data_x, data_y=data_y)
+    return Surface("mse", "Line fit (MSE)", partial(_mse_f, *moments), partial(_mse_gradient, *moments),
+                   (-3.0, 5.0, -2.0, 3.0), (minimum,),
+                   axis_labels=("θ0 (intercept)", "θ1 (slope)"), data_x=data_x, data_y=data_y)
 
 
 def make_surface(name: str, condition_number: float = 10.0, seed: int = 0) -> Surface:

@@ -82,10 +82,8 @@ def prepare_surface(surface: Surface) -> PreparedSurface:
     with np.errstate(all="ignore"):
         gap = np.maximum(surface.f(grid_x, grid_y) - f_star, 0.0)
     top = float(np.nanmax(gap)) if np.isfinite(gap).any() else 1.0
-    if surface.log_color:
-        values = np.log10(gap + max(top, 1e-12) * 1e-6)
-    else:
-        values = gap
+    # log10(gap + offset·top): continuous in the surface's colour offset (and so in the bowl's κ).
+    values = np.log10(gap + max(top, 1e-12) * surface.color_offset)
     low, high = float(np.nanpercentile(values, 0.5)), float(np.nanpercentile(values, 99.5))
     if not high > low:
         high = low + 1.0
@@ -185,7 +183,7 @@ class GradientDescentView(SceneView):
         loss.hideButtons()
         loss.setLogMode(x=False, y=True)
         loss.showGrid(x=True, y=True, alpha=0.25)
-        loss.setLabel("left", "f(θ) − f*  (log scale)")
+        loss.setLabel("left", "loss gap f(θ) − f*  (log scale)")
         loss.setLabel("bottom", "step")
         loss.getAxis("left").setWidth(72)
         loss.setTitle("Distance from the best value")
@@ -363,8 +361,8 @@ class GradientDescentView(SceneView):
                 continue
             self._shown[name] = shown
             self.trails[name].setData(trail[:, 0], trail[:, 1])
-            steps = np.arange(len(data[f"{name}.loss"]))
-            self.losses[name].setData(steps, data[f"{name}.loss"])
+            steps = np.arange(len(data[f"{name}.loss_gap"]))
+            self.losses[name].setData(steps, data[f"{name}.loss_gap"])
             position = data[f"{name}.position"]
             changed = True
             gradient = data[f"{name}.gradient"]
@@ -405,7 +403,7 @@ class GradientDescentView(SceneView):
     def _show_loss_range(self, data: Mapping[str, Any]) -> None:
         """Set the loss plot's range in coarse steps (nice step counts, whole decades), so its
         axes are redrawn only now and then instead of on every frame."""
-        losses = [data[key] for key in data if key.endswith(".loss")]
+        losses = [data[key] for key in data if key.endswith(".loss_gap")]
         if not losses:
             return
         steps = max(len(values) for values in losses) - 1
