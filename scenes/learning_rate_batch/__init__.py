@@ -10,8 +10,10 @@ _RUN_BATCHES = (1, 8, 32, 5000)
 _RUN_RATES = (0.01, 0.05, 0.3, 1.5)
 
 PARAMS = (
-    Choice("model", "linear", "Linear regression y = w·x + b, logistic regression on two classes, or a "
-           "one-parameter double well with a shallow and a deep minimum.", choices=MODELS,
+    Choice("model", "linear", "Linear regression y = w·x + b (loss ½·mean squared error), logistic "
+           "regression on two classes (loss: mean cross-entropy + ½·0.001·w², a tiny ridge that keeps the "
+           "minimum finite when the classes separate), or a one-parameter double well with a shallow and "
+           "a deep minimum.", choices=MODELS,
            labels=("Linear regression", "Logistic regression", "Double well (non-convex)"), group="Data"),
     Int("n_samples", 200, "Number of generated training samples (one epoch visits each once).",
         minimum=50, maximum=5000, log=True, label="Samples", group="Data"),
@@ -82,19 +84,23 @@ PRESETS = (
 
 EXPLAINER = """\
 Stochastic gradient descent updates the parameters with the gradient of a small random **mini-batch**
-instead of the whole data set. Each run here trains the same model from the same start; they differ
+instead of the whole data set. The logistic loss includes a tiny ridge, ½·0.001·w²: the loss shown is
+exactly the one minimised. Each run here trains the same model from the same start; they differ
 only in batch size or learning rate.
 
 * The **learning rate** sets the step length. Too small and training crawls; too large and each step
-  overshoots the valley — beyond 2 / (largest curvature) full-batch descent diverges. The range test
-  (bottom) shows the loss after a short run for rates from 1e-5 to 10 and marks where it breaks.
+  overshoots the valley — beyond 2 / (largest curvature) full-batch descent diverges. A run that
+  diverges (its loss passes 1000 × max(start loss, 1)) stops with "diverged at epoch n". The range
+  test (bottom) runs every rate from 1e-5 to 10 at a constant rate over the same batches, as long as
+  the runs (at most 1,000 updates), and marks the first rate that diverges by the same rule.
 * The **batch size** sets the noise: the mini-batch gradient is unbiased, and its variance falls like
   1 / batch size (times (N − B) / (N − 1), because batches are drawn without replacement). Small batches
   take many cheap, noisy steps per epoch and wander around the minimum; the full batch takes one exact
   step per epoch.
 * That noise can help: on the **double well**, small batches can hop out of the shallow basin into the
-  deeper one, while full-batch descent stays where it started. The bar chart counts how often that
-  happens over 200 seeds.
+  deeper one, while full-batch descent stays where it started. The bar chart shows, as training goes,
+  the share of 200 extra runs (other batch orders; fewer above 1,000 samples) that are in the deep
+  basin; they follow the same learning rate, schedule and batch size as their run.
 * A **schedule** shrinks the learning rate over the epochs, which calms the noisy wandering at the end.
 """
 

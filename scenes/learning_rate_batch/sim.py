@@ -4,9 +4,17 @@ Pure NumPy (no Qt). Each run has its own batch size and learning rate; ``step()`
 mini-batch update for every run, ``step(coarse=True)`` finishes every run's current epoch.
 
 Randomness: the data set comes from the ``data_seed`` parameter (so the view's ``prepare`` can
-rebuild it without the session seed); each run's batch order in epoch ``e`` comes from
-``default_rng([seed, run, e])``, so (seed, epoch, position) in the frame state fully fix the
-random stream and ``restore(frame)`` + ``step()`` reproduces a run exactly.
+rebuild it without the session seed); the sample order of epoch ``e`` (0-based) is
+``numpy.random.default_rng([seed, e]).permutation(n)`` for every run (common random numbers: runs
+differ only in batch size or learning rate), or ``arange(n)`` with shuffling off; batch ``k`` of an
+epoch is the samples ``order[k*B:(k+1)*B]``. So (seed, epoch, position) in the frame state fully fix
+the random stream and ``restore(frame)`` + ``step()`` reproduces a run exactly.
+
+Divergence: a run stops as diverged when its full-data loss rises above
+``DIVERGENCE_FACTOR * max(start loss, 1)`` (that update is kept and drawn), or when an update would
+make a parameter non-finite or larger than ``PARAM_LIMIT`` in size (that update is not applied).
+The learning-rate range test (frame data ``range_test_*``) uses the same criterion, the same
+batches and the run's length (capped), so "diverges from lr" there agrees with a constant-rate run.
 """
 from __future__ import annotations
 
@@ -22,10 +30,27 @@ MODELS = ("linear", "logistic", "double_well")
 COMPARE = ("batch_size", "learning_rate")
 SCHEDULES = ("constant", "step", "exponential", "cosine")
 MAX_RUNS = 4
-#: A parameter beyond this size (or a non-finite one) means the run diverged.
-DIVERGENCE_LIMIT = 1e6
-#: Tiny ridge on w keeps the logistic minimum finite when the classes happen to separate.
+#: A run has diverged once its full-data loss exceeds this factor times max(start loss, 1).
+DIVERGENCE_FACTOR = 1e3
+#: An update that would make a parameter larger than this (or non-finite) is not applied: diverged.
+PARAM_LIMIT = 1e6
+#: Tiny ridge on w keeps the logistic minimum finite when the classes happen to separate. It is part
+#: of the loss (stated in the panel): loss = mean(softplus(z) - y z) + LOGISTIC_L2 / 2 * w^2.
 LOGISTIC_L2 = 1e-3
+#: Learning rates of the range test (log spaced, 1e-5 .. 10).
+RANGE_RATES = np.logspace(-5, 1, 61)
+#: The range test runs each rate for min(run length, this many) updates ...
+RANGE_TEST_MAX_UPDATES = 1000
+#: ... and logistic batches (whose gradient costs rates x batch per update) within this many
+#: sample-gradients in total (about 0.1 s), but at least RANGE_TEST_MIN_UPDATES updates.
+RANGE_TEST_LOGISTIC_BUDGET = 6_000_000
+RANGE_TEST_MIN_UPDATES = 20
+#: Double well: this many extra seeds per run train alongside it (vectorised); the bar chart shows
+#: the share of them in the deep basin. Fewer seeds for big data sets, so that one epoch's sample
+#: orders (seeds x n) stay within BASIN_BUDGET numbers.
+BASIN_SEEDS = 200
+BASIN_BUDGET = 200_000
+BASIN_MIN_SEEDS = 20
 #: Tilt of the double well: u^4/4 - u^2/2 - c*u has a shallow minimum left, a deep one right.
 DOUBLE_WELL_TILT = 0.2
 #: About this many trajectory points are kept per run over a whole run (thinned evenly).
@@ -247,11 +272,120 @@ def run_label(compare: str, batch: int, rate: float, n: int) -> str:
     return f"lr {rate:g}"
 
 
-def batch_order(seed: int, run: int, epoch: int, n: int, shuffle: bool) -> np.ndarray:
-    """Sample order of one run's epoch: a fresh permutation per epoch, or the data order."""
+def batch_order(seed: int, epoch: int, n: int, shuffle: bool) -> np.ndarray:
+    """Sample order of an epoch (the same for every run): a fresh permutation per epoch, or the
+    data order when shuffling is off."""
     if not shuffle:
         return np.arange(n)
-    return np.random.default_rng([int(seed) % 2**63, run, epoch]).permutation(n)
+    return np.random.default_rng([int(seed) % 2**63, int(epoch)]).permutation(n)
+
+
+def loss_limit(start_loss: float) -> float:
+    """The full-data loss above which a run counts as diverged."""
+    return DIVERGENCE_FACTOR * max(float(start_loss), 1.0)
+
+
+def basin_seed_count(n: int) -> int:
+    """How many seeds the double-well basin experiment trains per run for n samples."""
+    return int(max(BASIN_MIN_SEEDS, min(BASIN_SEEDS, BASIN_BUDGET // max(1, n))))
+
+
+def range_test_updates(kind: str, n: int, batch: int, epochs: int, rates: int = len(RANGE_RATES)) -> int:
+    """Length of each range-test run: the run's own length, capped (see RANGE_TEST_*)."""
+    total = epochs * math.ceil(n / batch)
+    cap = RANGE_TEST_MAX_UPDATES
+    if kind == "logistic":
+        cap = min(cap, max(RANGE_TEST_MIN_UPDATES, RANGE_TEST_LOGISTIC_BUDGET // (rates * batch)))
+    return int(min(total, cap))
+
+
+def _batch_stats(kind: str, x: np.ndarray, y: np.ndarray, order: np.ndarray, batch: int) -> Any:
+    """Per-batch means of one epoch (linear: x, y, xx, xy; double well: tilt) or the ordered data."""
+    n = len(x)
+    starts = np.arange(0, n, batch)
+    counts = np.diff(np.append(starts, n)).astype(float)
+    xo, yo = x[order], y[order]
+    if kind == "linear":
+        return [np.add.reduceat(v, starts) / counts for v in (xo, yo, xo * xo, xo * yo)]
+    if kind == "double_well":
+        return [np.add.reduceat(xo, starts) / counts]
+    return xo, yo, starts, counts
+
+
+def range_test(model: Model, start: np.ndarray, batch: int, seed: int, updates: int, limit: float,
+               rates: np.ndarray = RANGE_RATES) -> tuple[np.ndarray, np.ndarray]:
+    """Constant-rate SGD for each rate (vectorised over rates), over the batches the runs use
+    (shuffled, the epoch orders of ``seed``), for ``updates`` updates or until it diverges by the
+    runs' criterion. Returns (full-data loss where each rate stopped, diverged flags)."""
+    n, kind = model.n, model.kind
+    batch = max(1, min(n, batch))
+    per_epoch = math.ceil(n / batch)
+    theta = np.tile(np.asarray(start, dtype=float), (len(rates), 1))
+    alive = np.ones(len(rates), dtype=bool)
+    diverged = np.zeros(len(rates), dtype=bool)
+    lr = rates[:, None]
+    done, epoch = 0, 0
+    if kind == "linear":
+        (ow, ob), h = model.optimum, model.hessian
+        qmax = 2.0 * (limit - model.min_loss)
+    xmax = float(np.max(np.abs(model.x))) if n else 0.0
+    with np.errstate(all="ignore"):
+        while done < updates and alive.any():
+            stats = _batch_stats(kind, model.x, model.y, batch_order(seed, epoch, n, True), batch)
+            for k in range(min(per_epoch, updates - done)):
+                w = theta[:, 0]
+                if kind == "linear":
+                    mx, my, mxx, mxy = (v[k] for v in stats)
+                    b = theta[:, 1]
+                    grad = np.stack([w * mxx + b * mx - mxy, w * mx + b - my], axis=1)
+                elif kind == "double_well":
+                    grad = (w * w * w - w - DOUBLE_WELL_TILT - stats[0][k])[:, None]
+                else:
+                    xo, yo, starts, counts = stats
+                    lo, c = int(starts[k]), int(counts[k])
+                    xb, yb = xo[lo:lo + c], yo[lo:lo + c]
+                    resid = _sigmoid(w[:, None] * xb + theta[:, 1:]) - yb
+                    grad = np.stack([resid @ xb / c + LOGISTIC_L2 * w, resid.sum(axis=1) / c], axis=1)
+                new = theta - lr * grad
+                bad = alive & ~np.all(np.abs(new) <= PARAM_LIMIT, axis=1)
+                step = alive & ~bad
+                theta[step] = new[step]
+                t = theta[step]
+                if kind == "linear":
+                    dw, db = t[:, 0] - ow, t[:, 1] - ob
+                    over = h[0, 0] * dw * dw + 2 * h[0, 1] * dw * db + h[1, 1] * db * db > qmax
+                elif kind == "double_well":
+                    over = model.loss(t) > limit
+                else:
+                    bound = np.abs(t[:, 0]) * xmax + np.abs(t[:, 1]) + _LOG2 + 0.5 * LOGISTIC_L2 * t[:, 0] ** 2
+                    over = bound > limit
+                    if over.any():
+                        over[over] = model.loss(t[over]) > limit
+                crossed = np.zeros(len(rates), dtype=bool)
+                crossed[np.flatnonzero(step)[over]] = True
+                diverged |= bad | crossed
+                alive &= ~(bad | crossed)
+                done += 1
+            epoch += 1
+        loss = model.loss(theta)
+    return loss, diverged
+
+
+def divergence_rate(model: Model, start: np.ndarray, batch: int, seed: int, updates: int, limit: float,
+                    diverged: np.ndarray, rates: np.ndarray = RANGE_RATES, refine: int = 15) -> float:
+    """The smallest rate whose range-test run diverges: the first diverged grid rate, refined by
+    ``refine`` log-spaced rates between it and the grid rate before it; inf if none diverged."""
+    if not diverged.any():
+        return math.inf
+    first = int(np.argmax(diverged))
+    if first == 0:
+        return float(rates[0])
+    between = np.geomspace(rates[first - 1], rates[first], refine + 2)[1:-1]
+    _, flags = range_test(model, start, batch, seed, updates, limit, between)
+    return float(between[np.argmax(flags)]) if flags.any() else float(rates[first])
+
+
+_LOG2 = math.log(2.0)
 
 
 class Simulation:
@@ -272,6 +406,8 @@ class Simulation:
         start = [float(params["init_w"]), float(params["init_b"])][: self.model.dim]
         self.start = np.array(start)
         self.start_loss = float(self.model.loss(self.start))
+        self.loss_limit = loss_limit(self.start_loss)
+        self._xmax = float(np.max(np.abs(x)))
 
         # Preallocated trajectory buffers; frames hold read-only views of their filled part.
         self.strides = [max(1, math.ceil(self.epochs * p / TRAJECTORY_POINTS)) for p in self.per_epoch]
@@ -291,9 +427,45 @@ class Simulation:
         self.records = [0] * self.runs
         self.shuffled = [bool(params["shuffle"])] * self.runs  # shuffle flag of each run's current epoch
         self._cache: list[Any] = [None] * self.runs
+        self._orders: list[Any] = [None] * self.runs
         for r in range(self.runs):
             self._record(r)
+
+        # Constant data of the run, shared read-only by every frame (exports carry them).
+        self._static = self._static_data()
+        # Double well: BASIN seeds per run train alongside it (same batches sizes, rates, schedule).
+        self.basin_seeds = basin_seed_count(self.n) if self.kind == "double_well" else 0
+        self._basin_u = [np.full(self.basin_seeds, self.start[0]) for _ in range(self.runs)]
+        self._basin_cache: list[Any] = [None] * self.runs
+        self._basin_tmp = np.empty(self.basin_seeds)
         self.set_params(params)
+
+    def _static_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {}
+        if self.kind == "double_well":
+            data["sample_tilt"] = self.model.x.copy()
+        else:
+            data["data_x"], data["data_y"] = self.model.x.copy(), self.model.y.copy()
+        tested = sorted(set(self.batches))
+        lengths = [range_test_updates(self.kind, self.n, b, self.epochs) for b in tested]
+        results = [range_test(self.model, self.start, b, self.seed, u, self.loss_limit)
+                   for b, u in zip(tested, lengths)]
+        data["range_test_learning_rate"] = RANGE_RATES.copy()
+        data["range_test_batch_size"] = np.array(tested, dtype=np.int64)
+        data["range_test_updates"] = np.array(lengths, dtype=np.int64)
+        data["range_test_loss"] = np.array([loss for loss, _ in results])
+        data["range_test_diverged"] = np.array([flags for _, flags in results])
+        # The smallest rate that diverges, refined between the last grid rate that did not and the
+        # first that did (inf: none up to 10 diverged).
+        data["range_test_divergence_lr"] = np.array([
+            divergence_rate(self.model, self.start, b, self.seed, u, self.loss_limit, flags)
+            for b, u, (_, flags) in zip(tested, lengths, results)])
+        data["start_loss"] = np.float64(self.start_loss)
+        data["divergence_loss_limit"] = np.float64(self.loss_limit)
+        for value in data.values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        return data
 
     # -- the contract --------------------------------------------------------------------------
     @property
@@ -320,8 +492,13 @@ class Simulation:
         self._step += 1
         return self.frame()
 
+    def current_loss(self) -> np.ndarray:
+        """Full-data loss at each run's current parameters."""
+        return np.asarray(self.model.loss(np.array(self.theta, dtype=float).reshape(self.runs, self.model.dim)),
+                          dtype=float).reshape(self.runs)
+
     def frame(self) -> Frame:
-        data: dict[str, Any] = {}
+        data: dict[str, Any] = dict(self._static)
         for r in range(self.runs):
             k = self.records[r]
             for key, buffer in (("trajectory", self._traj[r]), ("epochs", self._rec_epoch[r]),
@@ -329,8 +506,9 @@ class Simulation:
                 view = buffer[:k]
                 view.flags.writeable = False
                 data[f"run{r + 1}_{key}"] = view
+            data[f"run{r + 1}_batch_order"] = self._order(r)
         data["theta"] = np.array(self.theta, dtype=float).reshape(self.runs, self.model.dim)
-        data["loss"] = np.array([self._rec_loss[r][self.records[r] - 1] for r in range(self.runs)])
+        data["loss"] = self.current_loss()
         data["updates"] = np.array(self.updates, dtype=np.int64)
         data["epoch"] = np.array([self.pos_epoch(r) for r in range(self.runs)])
         data["batch_size"] = np.array(self.batches, dtype=np.int64)
@@ -338,12 +516,22 @@ class Simulation:
         data["current_learning_rate"] = np.array([self.lr_now(r) for r in range(self.runs)])
         data["diverged"] = np.array([d > 0 for d in self.diverged_epoch])
         data["diverged_epoch"] = np.array(self.diverged_epoch, dtype=np.int64)
+        if self.kind == "double_well":
+            deep, lost = [], []
+            for u in self._basin_u:
+                fine = np.abs(u) <= PARAM_LIMIT  # NaN compares false: diverged
+                deep.append(float(np.mean(fine & (u > DOUBLE_WELL_POINTS[1]))))
+                lost.append(float(np.mean(~fine)))
+            data["deep_basin_share"] = np.array(deep)
+            data["basin_diverged_share"] = np.array(lost)
+            data["basin_seeds"] = np.int64(self.basin_seeds)
         state = {
             "step": self._step, "theta": [list(t) for t in self.theta], "updates": list(self.updates),
             "epoch": list(self.epoch), "pos": list(self.pos), "diverged_epoch": list(self.diverged_epoch),
             "records": list(self.records), "shuffled": list(self.shuffled),
+            "basin_u": [u.copy() for u in self._basin_u],
         }
-        return Frame(self._step, data, state, self._message(), self.done)
+        return Frame(self._step, data, state, self._message(data["loss"]), self.done)
 
     def restore(self, frame: Frame) -> None:
         s = frame.state
@@ -355,8 +543,11 @@ class Simulation:
         self.diverged_epoch = list(s["diverged_epoch"])
         self.records = list(s["records"])
         self.shuffled = list(s["shuffled"])
+        self._basin_u = [np.array(u, dtype=float) for u in s["basin_u"]]
         # The buffers below each record count were written by the same deterministic steps.
         self._cache = [None] * self.runs
+        self._orders = [None] * self.runs
+        self._basin_cache = [None] * self.runs
 
     # -- helpers -------------------------------------------------------------------------------
     def pos_epoch(self, run: int) -> float:
@@ -366,17 +557,23 @@ class Simulation:
     def _stopped(self, run: int) -> bool:
         return self.diverged_epoch[run] > 0 or self.epoch[run] >= self.epochs
 
-    def _message(self) -> str:
-        diverged = [f"run {r + 1} ({self._describe(r)}) diverged at epoch {self.diverged_epoch[r]}"
-                    for r in range(self.runs) if self.diverged_epoch[r]]
-        if diverged:
-            return "; ".join(diverged)
-        if self.done:
-            return f"all runs finished {self.epochs} epochs"
-        best = min(range(self.runs), key=lambda r: self._rec_loss[r][self.records[r] - 1])
-        epoch = min(self.pos_epoch(r) for r in range(self.runs))
-        return (f"step {self._step}: slowest run at epoch {epoch:.2f}; lowest loss "
-                f"{self._rec_loss[best][self.records[best] - 1]:.4g} (run {best + 1}, {self.labels[best]})")
+    def _message(self, loss: np.ndarray) -> str:
+        parts = [f"run {r + 1} ({self._describe(r)}) diverged at epoch {self.diverged_epoch[r]} "
+                 f"(loss {loss[r]:.3g} > {self.loss_limit:.3g} = {DIVERGENCE_FACTOR:g} × max(start loss, 1))"
+                 for r in range(self.runs) if self.diverged_epoch[r]]
+        going = [r for r in range(self.runs) if not self.diverged_epoch[r]]
+        if not going:
+            return "; ".join(parts)
+        if all(self._stopped(r) for r in going):
+            which = "all runs" if not parts else ("run " if len(going) == 1 else "runs ") + \
+                ", ".join(str(r + 1) for r in going)
+            parts.append(f"{which} finished {self.epochs} epochs")
+            return "; ".join(parts)
+        best = min(going, key=lambda r: loss[r])
+        epoch = min(self.pos_epoch(r) for r in going)
+        parts.append(f"step {self._step}: slowest run at epoch {epoch:.2f}; lowest loss "
+                     f"{loss[best]:.4g} (run {best + 1}, {self.labels[best]})")
+        return "; ".join(parts)
 
     def _describe(self, run: int) -> str:
         if self.params["compare"] == "learning_rate":
@@ -398,25 +595,61 @@ class Simulation:
         self._rec_loss[run][k:k + m] = self.model.loss(thetas)
         self.records[run] = k + m
 
+    def _order(self, run: int) -> np.ndarray:
+        """Sample order of a run's current epoch (read-only, cached until the epoch ends)."""
+        if self._orders[run] is None:
+            epoch = min(self.epoch[run], self.epochs - 1)
+            order = batch_order(self.seed, epoch, self.n, self.shuffled[run])
+            order.flags.writeable = False
+            self._orders[run] = order
+        return self._orders[run]
+
     def _epoch_data(self, run: int) -> Any:
         """Per-batch data of a run's current epoch (cached until the epoch ends or a restore)."""
         if self._cache[run] is not None:
             return self._cache[run]
-        order = batch_order(self.seed, run, self.epoch[run], self.n, self.shuffled[run])
-        starts = np.arange(0, self.n, self.batches[run])
-        counts = np.diff(np.append(starts, self.n)).astype(float)
-        x, y = self.model.x[order], self.model.y[order]
-        if self.kind == "linear":
-            sums = [np.add.reduceat(v, starts) for v in (x, y, x * x, x * y)]
-            cache = [(a / c).tolist() for a, c in zip(sums, [counts] * 4)]
-        elif self.kind == "double_well":
-            cache = [(np.add.reduceat(x, starts) / counts).tolist()]
+        stats = _batch_stats(self.kind, self.model.x, self.model.y, self._order(run), self.batches[run])
+        if self.kind != "logistic":
+            cache = [v.tolist() for v in stats]
         elif self.batches[run] <= SCALAR_BATCH:
-            cache = (x.tolist(), y.tolist(), starts.tolist(), counts.tolist())
+            xo, yo, starts, counts = stats
+            cache = (xo.tolist(), yo.tolist(), starts.tolist(), counts.tolist())
         else:
-            cache = (x, y, starts.tolist(), counts.tolist())
+            xo, yo, starts, counts = stats
+            cache = (xo, yo, starts.tolist(), counts.tolist())
         self._cache[run] = cache
         return cache
+
+    def _basin_shifts(self, run: int) -> np.ndarray:
+        """Double well, basin seeds: tilt + batch mean of each seed's batches, [batch, seed]."""
+        if self._basin_cache[run] is not None:
+            return self._basin_cache[run]
+        seeds, n, batch = self.basin_seeds, self.n, self.batches[run]
+        tilts = np.broadcast_to(self.model.x, (seeds, n))
+        if self.shuffled[run]:
+            rng = np.random.default_rng([self.seed % 2**63, self.epoch[run], 1])
+            tilts = rng.permuted(tilts, axis=1)
+        starts = np.arange(0, n, batch)
+        counts = np.diff(np.append(starts, n)).astype(float)
+        shifts = (np.add.reduceat(tilts, starts, axis=1) / counts).T + DOUBLE_WELL_TILT
+        self._basin_cache[run] = np.ascontiguousarray(shifts)
+        return self._basin_cache[run]
+
+    def _advance_basins(self, run: int, lo: int, hi: int, rate: float) -> None:
+        """Batches lo..hi-1 of the current epoch for the run's basin seeds (NaN once diverged)."""
+        if not self.basin_seeds or hi <= lo:
+            return
+        shifts = self._basin_shifts(run)
+        u, t = self._basin_u[run], self._basin_tmp
+        with np.errstate(all="ignore"):
+            for k in range(lo, hi):
+                np.multiply(u, u, out=t)
+                t -= 1.0
+                t *= u
+                t -= shifts[k]
+                t *= rate
+                u -= t
+            u[~(np.abs(u) <= PARAM_LIMIT)] = np.nan
 
     def _advance(self, r: int, count: int) -> None:
         """Do up to ``count`` updates of run ``r`` (stops at the epoch limit or divergence).
@@ -441,14 +674,14 @@ class Simulation:
             while k < end:
                 # Up to the next recorded update (or the end of this chunk).
                 stop = min(end, k + stride - updates % stride)
-                theta, reached = steps(cache, theta, rate, k, stop)
+                theta, reached, diverged = steps(cache, theta, rate, k, stop)
                 updates += reached - k
                 k = reached
-                if reached < stop:
-                    diverged = True
+                if diverged:
                     break
                 if updates % stride == 0 and k < per_epoch:
                     entries.append((theta, updates))
+            self._advance_basins(r, pos, k, rate)
             self.theta[r] = theta
             self.updates[r] = updates
             count -= k - pos
@@ -462,40 +695,55 @@ class Simulation:
                 self.epoch[r] += 1
                 self.shuffled[r] = bool(self.params["shuffle"])
                 self._cache[r] = None
+                self._orders[r] = None
+                self._basin_cache[r] = None
                 entries.append((theta, updates))
         self._store(r, entries)
 
-    def _steps(self, cache: Any, theta: list[float], rate: float, lo: int, hi: int) -> tuple[list[float], int]:
-        """Batches lo..hi-1 of the current epoch from ``theta``: (new theta, first batch not done).
-
-        Stops before a batch whose update would leave [-DIVERGENCE_LIMIT, DIVERGENCE_LIMIT] (or
-        give NaN), keeping the last finite parameters.
-        """
-        limit = DIVERGENCE_LIMIT
+    def _steps(self, cache: Any, theta: list[float], rate: float, lo: int, hi: int
+               ) -> tuple[list[float], int, bool]:
+        """Batches lo..hi-1 of the current epoch from ``theta``: (new theta, first batch not done,
+        diverged). An update that would leave [-PARAM_LIMIT, PARAM_LIMIT] (or give NaN) is not
+        applied; one whose full-data loss passes the limit is applied and ends the run."""
+        plimit = PARAM_LIMIT
+        limit = self.loss_limit
         if self.kind == "linear":
             mx, my, mxx, mxy = cache
+            model = self.model
+            ow, ob = float(model.optimum[0]), float(model.optimum[1])
+            h00, h01, h11 = float(model.hessian[0, 0]), 2.0 * float(model.hessian[0, 1]), float(model.hessian[1, 1])
+            qmax = 2.0 * (limit - model.min_loss)  # loss = min_loss + q / 2
             w, b = theta
             for k in range(lo, hi):
                 nw = w - rate * (w * mxx[k] + b * mx[k] - mxy[k])
                 nb = b - rate * (w * mx[k] + b - my[k])
-                if not (-limit <= nw <= limit and -limit <= nb <= limit):  # also catches NaN
-                    return [w, b], k
+                if not (-plimit <= nw <= plimit and -plimit <= nb <= plimit):  # also catches NaN
+                    return [w, b], k, True
                 w = nw
                 b = nb
-            return [w, b], hi
+                dw = w - ow
+                db = b - ob
+                if h00 * dw * dw + h01 * dw * db + h11 * db * db > qmax:
+                    return [w, b], k + 1, True
+            return [w, b], hi, False
         if self.kind == "double_well":
             means = cache[0]
             tilt = DOUBLE_WELL_TILT
+            offset = _DW_OFFSET
             u = theta[0]
             for k in range(lo, hi):
                 nu = u - rate * (u * u * u - u - tilt - means[k])
-                if not -limit <= nu <= limit:
-                    return [u], k
+                if not -plimit <= nu <= plimit:
+                    return [u], k, True
                 u = nu
-            return [u], hi
+                if u * u * u * u / 4 - u * u / 2 - tilt * u - offset > limit:  # double_well(u), inline
+                    return [u], k + 1, True
+            return [u], hi, False
         xs, ys, starts, counts = cache
         w, b = theta
         l2 = LOGISTIC_L2
+        # loss <= |w| max|x| + |b| + log 2 + l2/2 w^2: the exact loss only when that bound passes the limit.
+        xmax, log2 = self._xmax, _LOG2
         if type(xs) is list and counts[0] == 1.0:  # batch size 1: the gradient of one sample, inline
             exp = math.exp
             for k in range(lo, hi):
@@ -509,18 +757,25 @@ class Simulation:
                 g = p - ys[k]
                 nw = w - rate * (g * x + l2 * w)
                 nb = b - rate * g
-                if not (-limit <= nw <= limit and -limit <= nb <= limit):
-                    return [w, b], k
+                if not (-plimit <= nw <= plimit and -plimit <= nb <= plimit):
+                    return [w, b], k, True
                 w = nw
                 b = nb
-            return [w, b], hi
+                if abs(w) * xmax + abs(b) + log2 + 0.5 * l2 * w * w > limit and self._over([w, b]):
+                    return [w, b], k + 1, True
+            return [w, b], hi, False
         for k in range(lo, hi):
             start = starts[k]
             gw, gb = _logistic_batch_gradient(w, b, xs, ys, start, start + int(counts[k]))
             nw = w - rate * gw
             nb = b - rate * gb
-            if not (-limit <= nw <= limit and -limit <= nb <= limit):
-                return [w, b], k
+            if not (-plimit <= nw <= plimit and -plimit <= nb <= plimit):
+                return [w, b], k, True
             w = nw
             b = nb
-        return [w, b], hi
+            if abs(w) * xmax + abs(b) + log2 + 0.5 * l2 * w * w > limit and self._over([w, b]):
+                return [w, b], k + 1, True
+        return [w, b], hi, False
+
+    def _over(self, theta: list[float]) -> bool:
+        return bool(self.model.loss(np.array(theta)) > self.loss_limit)

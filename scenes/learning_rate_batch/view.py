@@ -16,6 +16,8 @@ from scenes.learning_rate_batch import analysis
 from scenes.learning_rate_batch.sim import MAX_RUNS, run_label, run_settings
 
 LOSS_FLOOR = 1e-12
+#: Double well: the trail shows this many most recent recorded points, fading out to the oldest.
+TRAIL_RECENT = 50
 # Light ramp for the loss bands (low = pale), so the run colours stand out on top.
 _LOW = np.array([255, 253, 240], dtype=float)
 _HIGH = np.array([165, 180, 200], dtype=float)
@@ -85,7 +87,7 @@ class LearningRateBatchView(SceneView):
         rangetest.setLabel("bottom", "learning rate")
         rangetest.setLabel("left", "loss")
 
-        basins = pg.PlotItem(title="Share of 200 seeds ending in the deep minimum")
+        basins = pg.PlotItem(title="Share of seeds in the deep minimum")
         basins.setYRange(0, 1.18, padding=0)
         basins.setLabel("left", "share")
         basins.setMouseEnabled(False, False)
@@ -97,6 +99,11 @@ class LearningRateBatchView(SceneView):
 
         self.trails, self.fits, self.curves, self.ends = [], [], [], []
         self.range_curves, self.range_edges, self.rate_lines = [], [], []
+        self.end_labels, self.recent, self._recent_brushes = [], [], []
+        # Range-test rates that diverged, drawn at the top edge of the range-test plot.
+        self.range_diverged = pg.ScatterPlotItem(size=9, symbol="x", pen=pg.mkPen(theme.DIVERGED, width=1.5),
+                                                 brush=pg.mkBrush(theme.DIVERGED))
+        rangetest.addItem(self.range_diverged)
         for r in range(MAX_RUNS):
             colour = theme.series_color(r)
             trail = pg.PlotCurveItem(pen=pg.mkPen(colour, width=1), skipFiniteCheck=True)
@@ -110,6 +117,17 @@ class LearningRateBatchView(SceneView):
                                      brush=pg.mkBrush(theme.DIVERGED))
             end.setVisible(False)
             loss.addItem(end)
+            label = pg.TextItem("diverged", anchor=(1.0, 0.0), color=theme.DIVERGED)
+            label.setVisible(False)
+            loss.addItem(label)
+            self.end_labels.append(label)
+            # Double well: the recent part of the trail as fading dots (the whole trail fills the well).
+            recent = pg.ScatterPlotItem(size=6, pen=None)
+            recent.setVisible(False)
+            surface.addItem(recent)
+            self.recent.append(recent)
+            rgb = pg.mkColor(colour).getRgb()[:3]
+            self._recent_brushes.append([pg.mkBrush(*rgb, int(a)) for a in np.linspace(20, 230, TRAIL_RECENT)])
             rcurve = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.5))
             rangetest.addItem(rcurve)
             edge = pg.InfiniteLine(angle=90, pen=pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine))
@@ -145,6 +163,9 @@ class LearningRateBatchView(SceneView):
         layout.layout.setRowStretchFactor(1, 3)
         layout.layout.setRowStretchFactor(2, 2)
         self.plots = {"surface": surface, "fit": fit, "loss": loss, "range_test": rangetest, "basins": basins}
+        for plot in self.plots.values():  # plain axis units: no "(x0.001)" SI scaling
+            for side in ("left", "bottom"):
+                plot.getAxis(side).enableAutoSIPrefix(False)
         self._right_top = fit
         self._legend_key: Any = None
         self._reset_shown()
@@ -180,10 +201,13 @@ class LearningRateBatchView(SceneView):
         runs = len(self.batches)
         for r in range(MAX_RUNS):
             visible = r < runs
-            for item in (self.trails[r], self.fits[r], self.curves[r], self.rate_lines[r]):
+            self.trails[r].setVisible(visible and not double_well)
+            self.recent[r].setVisible(visible and double_well)
+            for item in (self.fits[r], self.curves[r], self.rate_lines[r]):
                 item.setVisible(visible)
             if not visible:
                 self.ends[r].setVisible(False)
+                self.end_labels[r].setVisible(False)
             if visible:
                 self.rate_lines[r].setPos(np.log10(self.rates[r]))
         self._reset_shown()
@@ -192,9 +216,11 @@ class LearningRateBatchView(SceneView):
     def _reset_shown(self) -> None:
         """Forget what show() drew: the next frame redraws everything."""
         self._shown: list[Any] = [None] * MAX_RUNS
-        self._extent: list[tuple[float, float, float]] = [(0.0, 0.0, 0.0)] * MAX_RUNS
+        self._extent: list[tuple[float, float, float, bool]] = [(0.0, 0.0, 0.0, False)] * MAX_RUNS
         self._dots_key: Any = None
         self._loss_range: Any = None
+        self._range_key: Any = None
+        self._basins_key: Any = None
 
     def apply_prepared(self, data: Any) -> None:
         if data is None:
@@ -244,53 +270,82 @@ class LearningRateBatchView(SceneView):
                 fit.setRange(xRange=tuple(self._x_line), yRange=(-0.1, 1.1), padding=0)
         else:
             self.points.setData([], [])
-        self._show_range(data)
-        if "basins" in data:
-            share = data["basins"]
-            runs = len(share)
-            colours = [pg.mkBrush(theme.series_color(r)) for r in range(runs)]
-            self.bars.setOpts(x=np.arange(runs), height=share, brushes=colours, width=0.6)
-            axis = self.plots["basins"].getAxis("bottom")
-            labels = [run_label(self.params["compare"], b, r, len(x)) for b, r in zip(self.batches, self.rates)]
-            axis.setTicks([[(i, labels[i]) for i in range(min(runs, len(labels)))]])
-            self.plots["basins"].setXRange(-0.6, runs - 0.4, padding=0)
-            for i, text in enumerate(self.bar_text):
-                text.setVisible(i < runs)
-                if i < runs:
-                    text.setText(f"{share[i]:.0%}")
-                    text.setPos(i, float(share[i]) + 0.08)
 
     def _show_range(self, data: Mapping[str, Any]) -> None:
-        rates = data["range_rates"]
-        cap = 10.0 * max(data["range_start_loss"], LOSS_FLOOR)
-        shown = data["range"]
-        by_batch = {b: (loss, edge) for b, loss, edge in shown}
+        """The range test of the frame (constant for a run: redrawn only when the run changes)."""
+        loss_table = data["range_test_loss"]
+        key = (id(loss_table), self.params["compare"], tuple(self.batches))
+        if key == self._range_key:
+            return
+        self._range_key = key
+        rates = np.asarray(data["range_test_learning_rate"])
+        tested = [int(b) for b in data["range_test_batch_size"]]
+        diverged_table = np.asarray(data["range_test_diverged"])
+        finite = [loss_table[i][~diverged_table[i]] for i in range(len(tested))]
+        values = np.concatenate(finite + [np.array([data["start_loss"]])])
+        top = float(np.max(values))
+        bottom = max(float(np.min(values)), LOSS_FLOOR)
         compare_batches = self.params["compare"] == "batch_size"
-        edges = []
+        edges, marks_x = [], []
         for r in range(MAX_RUNS):
             curve, edge_line = self.range_curves[r], self.range_edges[r]
-            if compare_batches:
-                entry = by_batch.get(self.batches[r]) if r < len(self.batches) else None
-            else:
-                entry = (shown[0][1], shown[0][2]) if r == 0 else None
-            if entry is None:
+            index = None
+            if r < len(self.batches) and (compare_batches or r == 0) and self.batches[r] in tested:
+                index = tested.index(self.batches[r])
+            if index is None:
                 curve.setData([], [])
                 curve.setVisible(False)
                 edge_line.setVisible(False)
                 continue
-            loss, edge = entry
-            values = np.clip(np.where(np.isfinite(loss), loss, cap), LOSS_FLOOR, cap)
+            loss, diverged = np.asarray(loss_table[index]), diverged_table[index]
+            # Diverged rates are not drawn as a loss (their loss is only "above the limit"): the
+            # curve breaks there and an x at the top edge marks each one.
+            shown = np.where(diverged, np.nan, np.maximum(loss, LOSS_FLOOR))
             colour = theme.series_color(r) if compare_batches else theme.MUTED
             curve.setPen(pg.mkPen(colour, width=1.5))
-            curve.setData(rates, values)
+            curve.setData(rates, shown, connect="finite")
             curve.setVisible(True)
+            edge = float(data["range_test_divergence_lr"][index]) if diverged.any() else None
             edge_line.setVisible(edge is not None)
             if edge is not None:
                 edge_line.setPen(pg.mkPen(colour, width=1, style=QtCore.Qt.PenStyle.DashLine))
                 edge_line.setPos(np.log10(edge))
                 edges.append(edge)
-        edge = f"breaks down from lr ≈ {min(edges):.2g} (dashed)" if edges else "no breakdown up to lr 10"
-        self.plots["range_test"].setTitle(f"Learning-rate range test: loss after a short run — {edge}")
+                marks_x.extend(rates[diverged].tolist())
+        plot = self.plots["range_test"]
+        low, high = math.floor(math.log10(bottom) * 4) / 4, math.ceil(math.log10(top) * 4) / 4 + 0.25
+        plot.setRange(xRange=(math.log10(rates[0]), math.log10(rates[-1])), yRange=(low, high), padding=0.02)
+        self.range_diverged.setData(np.log10(marks_x) if marks_x else [], [high] * len(marks_x))
+        updates = sorted({int(u) for u in data["range_test_updates"]})
+        length = f"{updates[0]:,}" if len(updates) == 1 else f"{updates[0]:,}–{updates[-1]:,}"
+        edge = (f"diverges from lr ≈ {min(edges):.3g} (dashed; × = diverged)" if edges
+                else "no divergence up to lr 10")
+        plot.setTitle(f"Learning-rate range test: loss after {length} constant-rate updates — {edge}")
+
+    def _show_basins(self, data: Mapping[str, Any], runs: int) -> None:
+        if "deep_basin_share" not in data:
+            return
+        share = np.asarray(data["deep_basin_share"])[:runs]
+        lost = np.asarray(data["basin_diverged_share"])[:runs]
+        epoch = float(np.min(data["epoch"][:runs]))
+        key = (tuple(share.tolist()), tuple(lost.tolist()), round(epoch, 2), tuple(self.batches), tuple(self.rates))
+        if key == self._basins_key:
+            return
+        self._basins_key = key
+        colours = [pg.mkBrush(theme.series_color(r)) for r in range(runs)]
+        self.bars.setOpts(x=np.arange(runs), height=share, brushes=colours, width=0.6)
+        axis = self.plots["basins"].getAxis("bottom")
+        n = int(self.params["n_samples"])
+        labels = [run_label(self.params["compare"], b, r, n) for b, r in zip(self.batches, self.rates)]
+        axis.setTicks([[(i, labels[i]) for i in range(min(runs, len(labels)))]])
+        self.plots["basins"].setXRange(-0.6, runs - 0.4, padding=0)
+        for i, text in enumerate(self.bar_text):
+            text.setVisible(i < runs)
+            if i < runs:
+                text.setText(f"{share[i]:.0%}" + (f" ({lost[i]:.0%} diverged)" if lost[i] > 0 else ""))
+                text.setPos(i, float(share[i]) + 0.08)
+        self.plots["basins"].setTitle(f"Share of {int(data['basin_seeds'])} seeds in the deep minimum "
+                                      f"at epoch {epoch:.1f} of {int(self.params['epochs'])}")
 
     def _update_legend(self, diverged: np.ndarray, epochs: np.ndarray | None = None) -> None:
         n = int(self.params["n_samples"])
@@ -318,24 +373,23 @@ class LearningRateBatchView(SceneView):
         runs = min(theta.shape[0], MAX_RUNS)
         double_well = theta.shape[1] == 1
         diverged = data["diverged"]
-        # A diverging run would squash every other curve: clip the display at 100x the start loss.
-        first = data["run1_loss"]
-        cap = 100.0 * max(float(first[0]) if len(first) else 1.0, 1e-6)
         logistic = self.params["model"] == "logistic"
         for r in range(runs):
             # Only runs whose frame data changed are redrawn (cheap key: record count and position).
             epochs = data[f"run{r + 1}_epochs"]
             raw = data[f"run{r + 1}_loss"]
+            trajectory = data[f"run{r + 1}_trajectory"]
             count = len(epochs)
-            key = (count, tuple(theta[r].tolist()), float(raw[-1]) if count else None, bool(diverged[r]),
-                   cap, double_well, logistic)
+            key = (id(trajectory.base), count, tuple(theta[r].tolist()), float(raw[-1]) if count else None,
+                   bool(diverged[r]), double_well, logistic)
             if key == self._shown[r]:
                 continue
             self._shown[r] = key
-            trajectory = data[f"run{r + 1}_trajectory"]
-            losses = np.clip(raw, LOSS_FLOOR, cap)
+            losses = np.maximum(raw, LOSS_FLOOR)
             if double_well:
-                self.trails[r].setData(trajectory[:, 0], raw)
+                recent = slice(max(0, count - TRAIL_RECENT), count)
+                self.recent[r].setData(trajectory[recent, 0], raw[recent],
+                                       brush=self._recent_brushes[r][TRAIL_RECENT - (recent.stop - recent.start):])
             else:
                 self.trails[r].setData(trajectory[:, 0], trajectory[:, 1])
                 w, b = theta[r]
@@ -348,39 +402,72 @@ class LearningRateBatchView(SceneView):
             shown = losses if double_well else np.log10(losses)
             self.curves[r].setData(epochs, shown)
             if count:
-                self._extent[r] = (float(epochs[-1]), float(shown.min()), float(shown.max()))
-            if diverged[r] and count:
-                self.ends[r].setData([epochs[-1]], [shown[-1]])
-                self.ends[r].setVisible(True)
-            elif self.ends[r].isVisible():
-                self.ends[r].setVisible(False)
+                self._extent[r] = (float(epochs[-1]), float(shown.min()), float(shown.max()), bool(diverged[r]))
         self._show_dots(theta[:runs], data["loss"][:runs], double_well)
-        self._set_loss_range(runs, double_well)
+        self._set_loss_range(runs, double_well, float(data["start_loss"]))
+        self._mark_diverged(data, runs, double_well)
+        self._show_range(data)
+        self._show_basins(data, runs)
         for r in range(runs):
             position = np.log10(float(data["learning_rate"][r]))
             if position != self.rate_lines[r].value():  # moving a line repaints the range test
                 self.rate_lines[r].setPos(position)
         self._update_legend(diverged, data["diverged_epoch"])
 
+    def _mark_diverged(self, data: Mapping[str, Any], runs: int, double_well: bool) -> None:
+        """An x and the word "diverged" where each diverged run stopped; drawn at the top edge
+        when its last loss is above the visible range (the double well's linear axis)."""
+        top = self._loss_range[1][1] if self._loss_range else None
+        for r in range(runs):
+            end, label = self.ends[r], self.end_labels[r]
+            epochs = data[f"run{r + 1}_epochs"]
+            if not (data["diverged"][r] and len(epochs)):
+                if end.isVisible():
+                    end.setVisible(False)
+                    label.setVisible(False)
+                continue
+            last = float(np.maximum(data[f"run{r + 1}_loss"][-1], LOSS_FLOOR))
+            y = last if double_well else math.log10(last)
+            clipped = top is not None and y > top
+            if clipped:
+                y = top
+            key = (float(epochs[-1]), y, int(data["diverged_epoch"][r]))
+            if end.isVisible() and getattr(end, "_key", None) == key:
+                continue
+            end._key = key
+            end.setData([float(epochs[-1])], [y])
+            end.setVisible(True)
+            # Above the range (clipped to the top edge) the word says why the curve leaves the
+            # plot; otherwise the x and the legend ("— diverged (epoch n)") say it.
+            label.setText("diverged ↑")
+            label.setPos(float(epochs[-1]), y)
+            label.setVisible(clipped)
+
     def _show_dots(self, theta: np.ndarray, loss: np.ndarray, double_well: bool) -> None:
         xs = theta[:, 0]
+        # The double well's dot sits on its curve: the full-data loss at the current u.
         ys = loss if double_well else theta[:, 1]
         key = (tuple(xs.tolist()), tuple(np.asarray(ys, dtype=float).tolist()))
         if key != self._dots_key:
             self._dots_key = key
             self.dots.setData(x=xs, y=ys, brush=self._dot_brushes[:len(xs)])
 
-    def _set_loss_range(self, runs: int, double_well: bool) -> None:
+    def _set_loss_range(self, runs: int, double_well: bool, start_loss: float) -> None:
         """Quantised ranges (epochs to the next 1-2-5 step, log loss to quarter decades), so the
-        axes repaint only when a curve outgrows them, not every frame."""
+        axes repaint only when a curve outgrows them, not every frame. Every curve fits, diverged
+        ones included (log axis); on the double well's linear axis a diverged run's jump would
+        squash the others, so the range follows the other runs and the start loss, and the
+        diverged curve runs to the top edge with its marker there."""
         right = max(self._extent[r][0] for r in range(runs))
         low = min(self._extent[r][1] for r in range(runs))
-        high = max(self._extent[r][2] for r in range(runs))
         epochs = max(1.0, float(self.params["epochs"]))
         x_top = min(nice_ceiling(right), epochs) if right > 0 else min(1.0, epochs)
         if double_well:
+            kept = [self._extent[r][2] for r in range(runs) if not self._extent[r][3]]
+            high = max(kept + [start_loss])
             y_range = (min(0.0, -nice_ceiling(-low)) if low < 0 else 0.0, nice_ceiling(high))
         else:
+            high = max(self._extent[r][2] for r in range(runs))
             bottom, top = math.floor(4 * low) / 4, math.ceil(4 * high) / 4  # quarter decades
             y_range = (bottom, top if top > bottom else bottom + 0.25)
         key = (x_top, y_range)

@@ -94,7 +94,8 @@ def test_schedules_match_their_formulas(schedule):
         assert got == pytest.approx(want, rel=1e-12)
     # The simulation uses it: the current rate of each run is base x factor.
     sim = Simulation(params(schedule=schedule, warmup_epochs=warm, decay=decay, step_every=every,
-                            epochs=epochs, compare="learning_rate", batch_size=50), seed=0)
+                            epochs=epochs, compare="learning_rate", batch_size=50,
+                            run4_learning_rate=0.5), seed=0)  # 1.5 diverges at batch 50 (stops at epoch 1)
     for _ in range(5):
         frame = sim.step(coarse=True)
     np.testing.assert_allclose(frame.data["current_learning_rate"],
@@ -146,7 +147,9 @@ def test_property_never_raises_and_non_finite_only_when_diverged(values, seed):
     diverged = data["diverged"]
     for key, value in data.items():
         array = np.asarray(value)
-        if array.dtype.kind == "f":
+        if key == "range_test_divergence_lr":  # inf exactly where no tested rate diverged
+            np.testing.assert_array_equal(np.isinf(array), ~data["range_test_diverged"].any(axis=1))
+        elif array.dtype.kind == "f":
             assert np.all(np.isfinite(array)), key  # diverged runs keep their last finite state
     assert len(diverged) == values["runs"]
     assert frame.message
@@ -228,16 +231,17 @@ def test_view_double_well_shows_basin_bars(qtbot):
     assert view.plots["basins"].scene() is not None and view.plots["fit"].scene() is None
 
 
-def test_prepare_range_test_marks_divergence_edge():
-    data = SCENE.view_class().prepare(params(compare="learning_rate", batch_size=5000), 0)
-    (batch, loss, edge), = data["range"]
-    assert batch == 200 and edge is not None
+def test_range_test_marks_divergence_edge():
+    data = Simulation(params(compare="learning_rate", batch_size=5000), 0).frame().data
+    assert data["range_test_batch_size"].tolist() == [200]
+    loss, edge = data["range_test_loss"][0], float(data["range_test_divergence_lr"][0])
     # Full-batch GD on a quadratic breaks down just above 2 / largest curvature.
     x, _ = make_data("linear", 200, 0.5, 0)
     hess = np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
     limit = 2 / np.linalg.eigvalsh(hess).max()
     assert limit <= edge <= limit * 1.3
-    assert np.all(np.isfinite(loss[data["range_rates"] < limit]))
+    rates = data["range_test_learning_rate"]
+    assert np.all(np.isfinite(loss[rates < limit])) and not data["range_test_diverged"][0][rates < limit].any()
 
 
 @pytest.mark.parametrize("model", ["linear", "logistic", "double_well"])
