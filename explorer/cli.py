@@ -117,6 +117,10 @@ def _gui(scene_id: str | None, session_path: str | None) -> int:
         registry.get(scene_id)  # an unknown id is a one-line error, not a window
     if session_path is not None and not Path(session_path).is_file():
         raise UsageError(f"--session {session_path!r}: no such file")
+    if session_path is not None:
+        from explorer import session_file
+
+        session_file.load(session_path)  # a bad file is one line and exit 2, not a window
     from explorer.ui.app import run
 
     result = run(scene_id=scene_id, session_path=session_path)
@@ -201,6 +205,8 @@ def _render(args: argparse.Namespace) -> int:
         session.set_params(overrides)
         if args.steps is not None:
             session.run_to(args.steps)
+        if session.load_note:
+            print(f"{PROG}: note: {session.load_note}", file=sys.stderr)
     else:
         if args.scene is None:
             raise UsageError(f"render: a SCENE is needed (or --session FILE); allowed: "

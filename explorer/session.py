@@ -6,18 +6,17 @@ writes is exactly what the app shows. Sessions save to and load from plain JSON.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
 
-from explorer import scene as registry
-from explorer.params import ParamError, find
+from explorer import session_file
+from explorer.params import find
 from explorer.scene import Frame, Scene
+from explorer.session_file import SESSION_FORMAT, SESSION_VERSION
 from explorer.timeline import Timeline
-
-SESSION_FORMAT = "ml-explorer-session"
-SESSION_VERSION = 1
 
 
 class Session:
@@ -28,6 +27,8 @@ class Session:
         self.seed = int(seed)
         #: User data (drawn or imported points), JSON-able; None means the scene's own data.
         self.data = data
+        #: Set by load/from_dict when the session opened short of its saved step: why (one line).
+        self.load_note = ""
         self.reset()
 
     # -- running -------------------------------------------------------------------------
@@ -120,51 +121,69 @@ class Session:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Session":
-        """Rebuild a session exactly at its saved step; raises ParamError on bad content."""
-        if not isinstance(data, Mapping) or data.get("format") != SESSION_FORMAT:
-            raise ParamError("not an ML Explorer session file (missing \"format\": \"ml-explorer-session\")")
-        scene = registry.get(str(data.get("scene")))
-        try:
-            seed = int(data.get("seed", 0))
-            step = int(data.get("step", 0))
-        except (TypeError, ValueError):
-            raise ParamError("session: seed and step must be whole numbers") from None
-        if step < 0:
-            raise ParamError("session: step must not be negative")
-        log = data.get("param_log") or [[0, data.get("params", {})]]
-        try:
-            log = [(int(k), scene.resolve(values)) for k, values in log]
-        except (TypeError, ValueError) as error:
-            raise ParamError(f"session: bad param_log ({error})") from None
-        session = cls(scene, log[0][1], seed, data.get("data"))
-        try:
-            coarse = {int(k) for k in data.get("coarse_steps", [])}
-        except (TypeError, ValueError):
-            raise ParamError("session: coarse_steps must be whole numbers") from None
-        changes = dict(log[1:])
-        while session.step < step and not session.done:
+    def from_dict(cls, data: Any, time_budget: float | None = None) -> "Session":
+        """Rebuild a session at its saved step; raises ParamError (one line) on bad content.
+
+        Every field is checked first (explorer.session_file). The replay is bounded: at most
+        MAX_REPLAY_STEPS steps and ``time_budget`` seconds (default REPLAY_SECONDS); when it stops
+        short of the saved step, or the run finishes earlier, the session opens where it got and
+        ``load_note`` says why.
+        """
+        return cls._replay(session_file.validate(data), time_budget)
+
+    @classmethod
+    def load(cls, path: str | Path, time_budget: float | None = None) -> "Session":
+        """Read a session file (size-limited, JSON as data only) and rebuild it, as from_dict."""
+        return cls._replay(session_file.load(path), time_budget)
+
+    @classmethod
+    def _replay(cls, saved: session_file.SessionFile, time_budget: float | None) -> "Session":
+        budget = session_file.REPLAY_SECONDS if time_budget is None else time_budget
+        session = cls(saved.scene, saved.param_log[0][1], saved.seed, saved.data)
+        changes = dict(saved.param_log[1:])
+        coarse = saved.coarse_steps
+        target = min(saved.step, session_file.MAX_REPLAY_STEPS)
+        started = time.monotonic()
+        out_of_time = False
+        while session.step < target and not session.done:
+            if time.monotonic() - started > budget:
+                out_of_time = True
+                break
             if session.step in changes:
                 session.set_params(changes[session.step])
             session.forward(coarse=session.step + 1 in coarse)
         if session.step in changes:
             session.set_params(changes[session.step])
-        final = data.get("params")
-        if final:
-            # Display-only or live values set after the last logged change.
-            session.set_params({n: v for n, v in scene.resolve(final).items() if find(scene.params, n).live})
+        if session.step == saved.step and saved.params is not None:
+            # Live values set after the last logged change (structural ones agree with the log).
+            session.set_params({n: v for n, v in saved.params.items() if find(saved.scene.params, n).live})
+        if session.step < saved.step:
+            session.load_note = _short_note(session, saved.step, out_of_time, time.monotonic() - started, budget)
         return session
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2))
 
-    @classmethod
-    def load(cls, path: str | Path) -> "Session":
-        try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ParamError(f"cannot read session {path}: {error}") from None
-        return cls.from_dict(data)
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:,.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _short_note(session: Session, wanted: int, out_of_time: bool, elapsed: float, budget: float) -> str:
+    """Why a loaded session is at an earlier step than its file says."""
+    where = f"opened at step {session.step:,}"
+    shown = f"{wanted:,}" if wanted < 10**9 else f"{wanted:.3g}"
+    if session.done and not out_of_time:
+        return f"{where}, where this run finishes (the file says step {shown})"
+    if out_of_time:
+        rate = elapsed / max(session.step, 1)
+        return (f"{where}: replaying to step {shown} would take about {_duration(rate * wanted)} "
+                f"(a load replays for at most {budget:g} s)")
+    return (f"{where}: a load replays at most {session_file.MAX_REPLAY_STEPS:,} steps "
+            f"(the file says step {shown})")
 
 
 def frame_to_jsonable(frame: Frame) -> dict[str, Any]:

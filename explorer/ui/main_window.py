@@ -412,14 +412,23 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # -- sessions on disk ------------------------------------------------------------------
     def open_session(self, source: Session | str | Path) -> bool:
-        """Open a session (object or JSON file); on a bad file show why and change nothing."""
+        """Open a session (object or JSON file); on a bad file say why in a message box (and the
+        status bar) and change nothing. A session opened short of its saved step says why."""
         try:
             session = source if isinstance(source, Session) else Session.load(source)
         except ParamError as error:
             self.statusBar().showMessage(f"Cannot open session: {error}", 15000)
+            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Cannot open session", str(error),
+                                        QtWidgets.QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("open-session-error")
+            box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()  # window-modal without a nested event loop: nothing blocks
             return False
         self.open_scene(session.scene.id, session)
-        self.statusBar().showMessage(f"Opened session at step {session.step}", 5000)
+        if session.load_note:
+            self.statusBar().showMessage(f"Session {session.load_note}", 20000)
+        else:
+            self.statusBar().showMessage(f"Opened session at step {session.step}", 5000)
         return True
 
     def save_session(self, path: str | Path) -> None:
@@ -429,8 +438,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _open_session_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", "", "Session (*.json)")
-        if path and not self.open_session(path):
-            QtWidgets.QMessageBox.warning(self, "Cannot open session", self.statusBar().currentMessage())
+        if path:
+            self.open_session(path)  # a bad file is explained in a message box
 
     def _save_session_dialog(self) -> None:
         if self.session is None:

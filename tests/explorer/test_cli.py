@@ -193,7 +193,7 @@ def test_gui_is_the_default_command(capsys, monkeypatch, tmp_path):
     fake.run = lambda scene_id=None, session_path=None: calls.append((scene_id, session_path)) or 0
     monkeypatch.setitem(sys.modules, "explorer.ui.app", fake)
     saved = tmp_path / "s.json"
-    saved.write_text("{}")
+    Session(registry.get(SCENE_ID)).save(saved)  # a valid session: the CLI checks it before the window
     assert cli.main([]) == 0
     assert cli.main(["gui", "--scene", SCENE_ID]) == 0
     assert cli.main(["--session", str(saved)]) == 0

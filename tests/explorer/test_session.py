@@ -271,7 +271,7 @@ def test_bad_session_content_raises_param_error(registered, tmp_path):
         Session.from_dict({**good, "params": {"rate": 3}, "param_log": [[0, {"rate": 3}]]})
     broken = tmp_path / "broken.json"
     broken.write_text("{not json")
-    with pytest.raises(ParamError, match="cannot read session"):
+    with pytest.raises(ParamError, match=r"^session: not valid JSON: Expecting property name .* at line 1, column 2$"):
         Session.load(broken)
 
 
