@@ -7,22 +7,19 @@ on the session seed and, for the basins, on live parameters.
 """
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
 
-from scenes.learning_rate_batch.sim import LOGISTIC_L2, Model, make_data
+from scenes.learning_rate_batch.sim import LOGISTIC_L2, Model, cached_model
 
 GRID = 160
 #: Parameters prepare() depends on (all structural: a live change never redoes it).
 PREPARE_PARAMS = ("model", "n_samples", "noise", "data_seed", "init_w", "init_b")
 
 
-@lru_cache(maxsize=8)
 def model_for(kind: str, n: int, noise: float, data_seed: int) -> Model:
-    x, y = make_data(kind, n, noise, data_seed)
-    return Model(kind, x, y)
+    return cached_model(kind, n, noise, data_seed)
 
 
 def _model(params: Mapping[str, Any]) -> Model:

@@ -6,7 +6,8 @@ mini-batch update for every run, ``step(coarse=True)`` finishes every run's curr
 Randomness: the data set comes from the ``data_seed`` parameter (so the view's ``prepare`` can
 rebuild it without the session seed); the sample order of epoch ``e`` (0-based) is
 ``numpy.random.default_rng([seed, e]).permutation(n)`` for every run (common random numbers: runs
-differ only in batch size or learning rate), or ``arange(n)`` with shuffling off; batch ``k`` of an
+differ only in batch size or learning rate), or ``arange(n)`` with shuffling off and for a full
+batch (whose gradient does not depend on the order); batch ``k`` of an
 epoch is the samples ``order[k*B:(k+1)*B]``. So (seed, epoch, position) in the frame state fully fix
 the random stream and ``restore(frame)`` + ``step()`` reproduces a run exactly.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Mapping
 
 import numpy as np
@@ -49,7 +51,7 @@ RANGE_TEST_MIN_UPDATES = 20
 #: the share of them in the deep basin. Fewer seeds for big data sets, so that one epoch's sample
 #: orders (seeds x n) stay within BASIN_BUDGET numbers.
 BASIN_SEEDS = 200
-BASIN_BUDGET = 200_000
+BASIN_BUDGET = 100_000
 BASIN_MIN_SEEDS = 20
 #: Tilt of the double well: u^4/4 - u^2/2 - c*u has a shallow minimum left, a deep one right.
 DOUBLE_WELL_TILT = 0.2
@@ -312,67 +314,81 @@ def _batch_stats(kind: str, x: np.ndarray, y: np.ndarray, order: np.ndarray, bat
     return xo, yo, starts, counts
 
 
+def _epoch_stats(kind: str, n: int, x: np.ndarray, y: np.ndarray, seed: int, epoch: int, batch: int,
+                 cache: dict | None) -> Any:
+    """_batch_stats of an epoch's order (a full batch in data order), memoised in ``cache``."""
+    if cache is not None and epoch in cache:
+        return cache[epoch]
+    stats = _batch_stats(kind, x, y, batch_order(seed, epoch, n, batch < n), batch)
+    if cache is not None:
+        cache[epoch] = stats
+    return stats
+
+
 def range_test(model: Model, start: np.ndarray, batch: int, seed: int, updates: int, limit: float,
-               rates: np.ndarray = RANGE_RATES) -> tuple[np.ndarray, np.ndarray]:
+               rates: np.ndarray = RANGE_RATES, epoch_cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Constant-rate SGD for each rate (vectorised over rates), over the batches the runs use
     (shuffled, the epoch orders of ``seed``), for ``updates`` updates or until it diverges by the
     runs' criterion. Returns (full-data loss where each rate stopped, diverged flags)."""
     n, kind = model.n, model.kind
     batch = max(1, min(n, batch))
     per_epoch = math.ceil(n / batch)
-    theta = np.tile(np.asarray(start, dtype=float), (len(rates), 1))
-    alive = np.ones(len(rates), dtype=bool)
-    diverged = np.zeros(len(rates), dtype=bool)
-    lr = rates[:, None]
+    lr = np.asarray(rates, dtype=float)
+    w = np.full(len(lr), float(start[0]))
+    b = np.full(len(lr), float(start[1]) if model.dim == 2 else 0.0)
+    alive = np.ones(len(lr), dtype=bool)
+    diverged = np.zeros(len(lr), dtype=bool)
     done, epoch = 0, 0
     if kind == "linear":
         (ow, ob), h = model.optimum, model.hessian
+        h00, h01, h11 = float(h[0, 0]), 2.0 * float(h[0, 1]), float(h[1, 1])
         qmax = 2.0 * (limit - model.min_loss)
     xmax = float(np.max(np.abs(model.x))) if n else 0.0
     with np.errstate(all="ignore"):
         while done < updates and alive.any():
-            stats = _batch_stats(kind, model.x, model.y, batch_order(seed, epoch, n, True), batch)
+            stats = _epoch_stats(kind, n, model.x, model.y, seed, epoch if batch < n else 0, batch, epoch_cache)
             for k in range(min(per_epoch, updates - done)):
-                w = theta[:, 0]
+                # The same arithmetic, in the same order, as Simulation._steps (one row per rate).
                 if kind == "linear":
-                    mx, my, mxx, mxy = (v[k] for v in stats)
-                    b = theta[:, 1]
-                    grad = np.stack([w * mxx + b * mx - mxy, w * mx + b - my], axis=1)
+                    mx, my, mxx, mxy = (float(v[k]) for v in stats)
+                    nw = w - lr * (w * mxx + b * mx - mxy)
+                    nb = b - lr * (w * mx + b - my)
                 elif kind == "double_well":
-                    grad = (w * w * w - w - DOUBLE_WELL_TILT - stats[0][k])[:, None]
+                    nw = w - lr * (w * w * w - w - DOUBLE_WELL_TILT - float(stats[0][k]))
+                    nb = b
                 else:
                     xo, yo, starts, counts = stats
                     lo, c = int(starts[k]), int(counts[k])
                     xb, yb = xo[lo:lo + c], yo[lo:lo + c]
-                    resid = _sigmoid(w[:, None] * xb + theta[:, 1:]) - yb
-                    grad = np.stack([resid @ xb / c + LOGISTIC_L2 * w, resid.sum(axis=1) / c], axis=1)
-                new = theta - lr * grad
-                bad = alive & ~np.all(np.abs(new) <= PARAM_LIMIT, axis=1)
-                step = alive & ~bad
-                theta[step] = new[step]
-                t = theta[step]
+                    resid = _sigmoid(w[:, None] * xb + b[:, None]) - yb
+                    nw = w - lr * (resid @ xb / c + LOGISTIC_L2 * w)
+                    nb = b - lr * (resid.sum(axis=1) / c)
+                ok = alive & (np.abs(nw) <= PARAM_LIMIT) & (np.abs(nb) <= PARAM_LIMIT)
+                w = np.where(ok, nw, w)
+                b = np.where(ok, nb, b)
                 if kind == "linear":
-                    dw, db = t[:, 0] - ow, t[:, 1] - ob
-                    over = h[0, 0] * dw * dw + 2 * h[0, 1] * dw * db + h[1, 1] * db * db > qmax
+                    dw, db = w - ow, b - ob
+                    over = h00 * dw * dw + h01 * dw * db + h11 * db * db > qmax
                 elif kind == "double_well":
-                    over = model.loss(t) > limit
+                    over = w * w * w * w / 4 - w * w / 2 - DOUBLE_WELL_TILT * w - _DW_OFFSET > limit
                 else:
-                    bound = np.abs(t[:, 0]) * xmax + np.abs(t[:, 1]) + _LOG2 + 0.5 * LOGISTIC_L2 * t[:, 0] ** 2
-                    over = bound > limit
-                    if over.any():
-                        over[over] = model.loss(t[over]) > limit
-                crossed = np.zeros(len(rates), dtype=bool)
-                crossed[np.flatnonzero(step)[over]] = True
-                diverged |= bad | crossed
-                alive &= ~(bad | crossed)
+                    over = np.abs(w) * xmax + np.abs(b) + _LOG2 + 0.5 * LOGISTIC_L2 * w * w > limit
+                    check = over & ok
+                    if check.any():
+                        over[check] = model.loss(np.column_stack([w, b])[check]) > limit
+                over &= ok
+                diverged |= (alive & ~ok) | over
+                alive &= ok & ~over
                 done += 1
             epoch += 1
+        theta = np.column_stack([w, b])[:, :model.dim]
         loss = model.loss(theta)
     return loss, diverged
 
 
 def divergence_rate(model: Model, start: np.ndarray, batch: int, seed: int, updates: int, limit: float,
-                    diverged: np.ndarray, rates: np.ndarray = RANGE_RATES, refine: int = 15) -> float:
+                    diverged: np.ndarray, rates: np.ndarray = RANGE_RATES, refine: int = 15,
+                    epoch_cache: dict | None = None) -> float:
     """The smallest rate whose range-test run diverges: the first diverged grid rate, refined by
     ``refine`` log-spaced rates between it and the grid rate before it; inf if none diverged."""
     if not diverged.any():
@@ -381,11 +397,33 @@ def divergence_rate(model: Model, start: np.ndarray, batch: int, seed: int, upda
     if first == 0:
         return float(rates[0])
     between = np.geomspace(rates[first - 1], rates[first], refine + 2)[1:-1]
-    _, flags = range_test(model, start, batch, seed, updates, limit, between)
+    _, flags = range_test(model, start, batch, seed, updates, limit, between, epoch_cache)
     return float(between[np.argmax(flags)]) if flags.any() else float(rates[first])
 
 
 _LOG2 = math.log(2.0)
+
+
+@lru_cache(maxsize=8)
+def cached_model(kind: str, n: int, noise: float, data_seed: int) -> Model:
+    """The model on its generated data set (shared; callers must not modify it)."""
+    x, y = make_data(kind, n, noise, data_seed)
+    return Model(kind, x, y)
+
+
+@lru_cache(maxsize=64)
+def _range_test_cached(kind: str, n: int, noise: float, data_seed: int, start: tuple, batch: int, seed: int,
+                       updates: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(loss, diverged, divergence rate) of one range test; a rebuilt run of the same settings
+    (a reloaded session, a replay, a seed or live change) reuses it."""
+    model = cached_model(kind, n, noise, data_seed)
+    start_array = np.array(start)
+    limit = loss_limit(float(model.loss(start_array)))
+    epochs: dict = {}  # the refinement trains over the same epochs: their batch statistics once
+    loss, flags = range_test(model, start_array, batch, seed, updates, limit, epoch_cache=epochs)
+    edge = divergence_rate(model, start_array, batch, seed, updates, limit, flags, epoch_cache=epochs)
+    loss.flags.writeable = flags.flags.writeable = False
+    return loss, flags, edge
 
 
 class Simulation:
@@ -448,18 +486,17 @@ class Simulation:
             data["data_x"], data["data_y"] = self.model.x.copy(), self.model.y.copy()
         tested = sorted(set(self.batches))
         lengths = [range_test_updates(self.kind, self.n, b, self.epochs) for b in tested]
-        results = [range_test(self.model, self.start, b, self.seed, u, self.loss_limit)
-                   for b, u in zip(tested, lengths)]
+        p = self.params
+        results = [_range_test_cached(self.kind, self.n, float(p["noise"]), int(p["data_seed"]),
+                                      tuple(self.start.tolist()), b, self.seed, u) for b, u in zip(tested, lengths)]
         data["range_test_learning_rate"] = RANGE_RATES.copy()
         data["range_test_batch_size"] = np.array(tested, dtype=np.int64)
         data["range_test_updates"] = np.array(lengths, dtype=np.int64)
-        data["range_test_loss"] = np.array([loss for loss, _ in results])
-        data["range_test_diverged"] = np.array([flags for _, flags in results])
+        data["range_test_loss"] = np.array([loss for loss, _, _ in results])
+        data["range_test_diverged"] = np.array([flags for _, flags, _ in results])
         # The smallest rate that diverges, refined between the last grid rate that did not and the
         # first that did (inf: none up to 10 diverged).
-        data["range_test_divergence_lr"] = np.array([
-            divergence_rate(self.model, self.start, b, self.seed, u, self.loss_limit, flags)
-            for b, u, (_, flags) in zip(tested, lengths, results)])
+        data["range_test_divergence_lr"] = np.array([edge for _, _, edge in results])
         data["start_loss"] = np.float64(self.start_loss)
         data["divergence_loss_limit"] = np.float64(self.loss_limit)
         for value in data.values():
@@ -599,7 +636,8 @@ class Simulation:
         """Sample order of a run's current epoch (read-only, cached until the epoch ends)."""
         if self._orders[run] is None:
             epoch = min(self.epoch[run], self.epochs - 1)
-            order = batch_order(self.seed, epoch, self.n, self.shuffled[run])
+            # A full batch's gradient does not depend on the order: data order, no shuffling cost.
+            order = batch_order(self.seed, epoch, self.n, self.shuffled[run] and self.batches[run] < self.n)
             order.flags.writeable = False
             self._orders[run] = order
         return self._orders[run]
@@ -626,7 +664,7 @@ class Simulation:
             return self._basin_cache[run]
         seeds, n, batch = self.basin_seeds, self.n, self.batches[run]
         tilts = np.broadcast_to(self.model.x, (seeds, n))
-        if self.shuffled[run]:
+        if self.shuffled[run] and batch < n:  # a full batch's mean does not depend on the order
             rng = np.random.default_rng([self.seed % 2**63, self.epoch[run], 1])
             tilts = rng.permuted(tilts, axis=1)
         starts = np.arange(0, n, batch)

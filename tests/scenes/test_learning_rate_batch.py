@@ -301,3 +301,404 @@ def test_view_redraws_only_what_changed_and_quantises_loss_ranges(qtbot, view):
     assert len(ranges) <= 15  # 1-2-5 epoch steps and quarter decades, not a new range every frame
     spots = view.dots.getData()
     np.testing.assert_array_equal(np.column_stack(spots), frame.data["theta"])
+
+
+# -- hand loops: independent NumPy re-implementations of what the scene promises ------------------
+def hand_order(seed, epoch, n, shuffle=True):
+    """The documented sample order of an epoch (sim module docstring)."""
+    return np.random.default_rng([seed, epoch]).permutation(n) if shuffle else np.arange(n)
+
+
+def hand_gradient(kind, theta, xb, yb):
+    if kind == "linear":
+        r = theta[0] * xb + theta[1] - yb
+        return np.array([np.mean(r * xb), np.mean(r)])
+    if kind == "logistic":
+        r = 1.0 / (1.0 + np.exp(-(theta[0] * xb + theta[1]))) - yb
+        return np.array([np.mean(r * xb) + 1e-3 * theta[0], np.mean(r)])
+    u = theta[0]
+    return np.array([np.mean(u ** 3 - u - 0.2 - xb)])
+
+
+def hand_loss(kind, theta, x, y):
+    if kind == "linear":
+        return 0.5 * np.mean((theta[0] * x + theta[1] - y) ** 2)
+    if kind == "logistic":
+        z = theta[0] * x + theta[1]
+        return np.mean(np.logaddexp(0.0, z) - y * z) + 0.5e-3 * theta[0] ** 2
+    u = theta[0]
+    roots = np.sort(np.roots([1.0, 0.0, -1.0, -0.2]).real)
+    f = lambda v: v ** 4 / 4 - v ** 2 / 2 - 0.2 * v  # noqa: E731
+    return f(u) - f(roots[2])
+
+
+def hand_sgd(kind, x, y, start, batch, rate_at, seed, updates, shuffle=True):
+    """Plain SGD: ``rate_at(update index, epoch)`` gives the rate; returns theta after each update."""
+    n = len(x)
+    theta = np.array(start, dtype=float)
+    out, done, epoch = [], 0, 0
+    while done < updates:
+        order = hand_order(seed, epoch, n, shuffle)
+        for lo in range(0, n, batch):
+            if done >= updates:
+                break
+            idx = order[lo:lo + batch]
+            theta = theta - rate_at(done, epoch) * hand_gradient(kind, theta, x[idx], y[idx])
+            out.append(theta.copy())
+            done += 1
+        epoch += 1
+    return np.array(out)
+
+
+def one_run(model="linear", n=60, batch=1, rate=0.05, epochs=3, **extra):
+    return params(model=model, n_samples=n, compare="learning_rate", runs=1, batch_size=batch,
+                  run1_learning_rate=rate, epochs=epochs, **extra)
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic", "double_well"])
+@pytest.mark.parametrize("batch", [1, 8, 40])  # logistic: batch-1, plain-float and NumPy code paths
+def test_sgd_equals_hand_loop_with_a_fresh_documented_permutation_every_epoch(model, batch):
+    n, seed = 60, 13
+    p = one_run(model, n, batch, rate=0.05, epochs=3, init_w=-1.3 if model == "double_well" else -2.5)
+    sim = Simulation(p, seed=seed)
+    x, y = make_data(model, n, p["noise"], p["data_seed"])
+    start = [p["init_w"], p["init_b"]][: 1 if model == "double_well" else 2]
+    per_epoch = math.ceil(n / batch)
+    want = hand_sgd(model, x, y, start, batch, lambda k, e: 0.05, seed, 3 * per_epoch)
+    for k in range(3 * per_epoch):
+        if k % per_epoch == 0:  # the frame carries the order of the epoch being trained
+            np.testing.assert_array_equal(sim.frame().data["run1_batch_order"], hand_order(seed, k // per_epoch, n))
+        frame = sim.step()
+        np.testing.assert_allclose(frame.data["theta"][0], want[k], rtol=1e-10, atol=1e-12, err_msg=f"update {k}")
+    np.testing.assert_allclose(frame.data["run1_trajectory"][1:], want, rtol=1e-10, atol=1e-12)
+    assert hand_order(seed, 0, n).tolist() != hand_order(seed, 1, n).tolist()
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic"])
+def test_shuffle_off_trains_in_data_order(model):
+    n = 50
+    p = one_run(model, n, 5, rate=0.1, epochs=2, shuffle=False)
+    sim = Simulation(p, seed=3)
+    x, y = make_data(model, n, p["noise"], p["data_seed"])
+    want = hand_sgd(model, x, y, [p["init_w"], p["init_b"]], 5, lambda k, e: 0.1, 3, 20, shuffle=False)
+    frame = sim.step(coarse=True)
+    frame = sim.step(coarse=True)
+    np.testing.assert_array_equal(frame.data["run1_batch_order"], np.arange(n))
+    np.testing.assert_allclose(frame.data["run1_trajectory"][1:], want, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name,value", [("learning_rate", 0.2), ("shuffle", False)])
+def test_live_change_gives_exactly_the_hand_loop_trajectory(name, value):
+    """Batch-size compare: a live learning-rate change applies at the very next update; a live
+    shuffle change from the next epoch (the running epoch keeps its order)."""
+    n, seed = 50, 8
+    session = Session(SCENE, {"n_samples": n, "compare": "batch_size", "runs": 2, "run1_batch_size": 5,
+                              "run2_batch_size": 1, "learning_rate": 0.05, "epochs": 5}, seed=seed)
+    session.forward(7)
+    session.set_params({name: value})
+    session.forward(20)
+    x, y = make_data("linear", n, 0.5, 0)
+    rate = (lambda k, e: 0.05 if k < 7 else 0.2) if name == "learning_rate" else (lambda k, e: 0.05)
+    for run, batch in ((0, 5), (1, 1)):
+        if name == "shuffle":  # the hand loop: data order from the first epoch after the change
+            per_epoch = math.ceil(n / batch)
+            changed_epoch = 7 // per_epoch + 1
+            theta, out = np.array([-2.5, 2.5]), []
+            for e in range(5):
+                order = hand_order(seed, e, n, shuffle=e < changed_epoch)
+                for lo in range(0, n, batch):
+                    idx = order[lo:lo + batch]
+                    theta = theta - 0.05 * hand_gradient("linear", theta, x[idx], y[idx])
+                    out.append(theta.copy())
+            want = np.array(out)[:27]
+        else:
+            want = hand_sgd("linear", x, y, [-2.5, 2.5], batch, rate, seed, 27)
+        np.testing.assert_allclose(session.frame.data["theta"][run], want[-1], rtol=1e-10, err_msg=f"run {run}")
+        np.testing.assert_allclose(session.frame.data[f"run{run + 1}_trajectory"][1:], want, rtol=1e-10)
+
+
+def test_live_run_rate_change_after_stepping_back_branches_from_there():
+    n, seed = 50, 2
+    session = Session(SCENE, {"n_samples": n, "compare": "learning_rate", "runs": 2, "batch_size": 1,
+                              "run1_learning_rate": 0.02, "run2_learning_rate": 0.1, "epochs": 3}, seed=seed)
+    session.forward(12)
+    for _ in range(4):
+        session.back()
+    session.set_params({"run2_learning_rate": 0.3})  # from step 8, the later history is dropped
+    session.forward(10)
+    x, y = make_data("linear", n, 0.5, 0)
+    want1 = hand_sgd("linear", x, y, [-2.5, 2.5], 1, lambda k, e: 0.02, seed, 18)
+    want2 = hand_sgd("linear", x, y, [-2.5, 2.5], 1, lambda k, e: 0.1 if k < 8 else 0.3, seed, 18)
+    np.testing.assert_allclose(session.frame.data["theta"], [want1[-1], want2[-1]], rtol=1e-10)
+    np.testing.assert_allclose(session.frame.data["current_learning_rate"], [0.02, 0.3])
+
+
+def test_schedule_change_is_live_with_its_formula():
+    n, seed = 50, 1
+    session = Session(SCENE, {"n_samples": n, "compare": "learning_rate", "runs": 1, "batch_size": 10,
+                              "run1_learning_rate": 0.2, "epochs": 8}, seed=seed)
+    session.forward(2, coarse=True)
+    session.set_params({"schedule": "exponential", "decay": 0.5})
+    session.forward(3, coarse=True)
+    x, y = make_data("linear", n, 0.5, 0)
+    # Two epochs of 5 updates at 0.2, then exponential decay 0.5 ** epoch (epochs 2, 3, 4).
+    want = hand_sgd("linear", x, y, [-2.5, 2.5], 10, lambda k, e: 0.2 * (0.5 ** e if k >= 10 else 1.0), seed, 25)
+    np.testing.assert_allclose(session.frame.data["run1_trajectory"][1:], want, rtol=1e-10)
+
+
+def test_divergence_is_stated_at_the_first_epoch_past_the_limit():
+    values = SCENE.preset("Learning rate too large").values
+    session = Session(SCENE, values, seed=0)
+    session.forward(100)
+    frame = session.frame
+    x, y = make_data("linear", 200, 0.5, 0)
+    start_loss = hand_loss("linear", [-2.5, 2.5], x, y)
+    limit = 1000 * max(start_loss, 1.0)
+    # Full-batch GD by hand: the first epoch whose loss passes 1000 x max(start loss, 1).
+    theta, epoch = np.array([-2.5, 2.5]), 0
+    while True:
+        theta = theta - 1.2 * hand_gradient("linear", theta, x, y)
+        epoch += 1
+        if hand_loss("linear", theta, x, y) > limit:
+            break
+    assert 3 < epoch < 30  # the limit is reached inside the run: it must stop there, not finish
+    assert frame.done and frame.data["diverged"].tolist() == [True]
+    assert frame.data["diverged_epoch"].tolist() == [epoch]
+    assert f"diverged at epoch {epoch}" in frame.message and "finished" not in frame.message
+    np.testing.assert_allclose(frame.data["loss"][0], hand_loss("linear", theta, x, y), rtol=1e-9)
+    np.testing.assert_allclose(frame.data["divergence_loss_limit"], limit, rtol=1e-12)
+    # Just below the limit's reach: the same rate with fewer epochs finishes (no early stop).
+    quiet = Session(SCENE, dict(values, epochs=epoch - 1), seed=0)
+    quiet.forward(100)
+    assert not quiet.frame.data["diverged"][0] and quiet.frame.message == f"all runs finished {epoch - 1} epochs"
+
+
+@pytest.mark.parametrize("model,batch", [("linear", 5000), ("linear", 8), ("double_well", 4)])
+def test_range_test_divergence_agrees_with_runs_at_those_rates(model, batch):
+    n, epochs, seed = 80, 12, 5
+    start = {"init_w": 1.5} if model == "double_well" else {}
+    p = one_run(model, n, batch, rate=0.1, epochs=epochs, **start)
+    data = Simulation(p, seed=seed).frame().data
+    edge = float(data["range_test_divergence_lr"][0])
+    assert np.isfinite(edge) and data["range_test_updates"][0] == epochs * math.ceil(n / min(batch, n))
+
+    def diverges(rate):
+        sim = Simulation(dict(p, run1_learning_rate=rate), seed=seed)
+        while not sim.done:
+            frame = sim.step(coarse=True)
+        return bool(frame.data["diverged"][0])
+
+    assert diverges(edge) and diverges(edge * 1.05)
+    assert not diverges(edge * 0.98) and not diverges(edge * 0.5)
+    # A rate that did not diverge: its range-test loss is the loss a run at that rate ends with.
+    rates = data["range_test_learning_rate"]
+    i = int(np.searchsorted(rates, edge * 0.3))
+    sim = Simulation(dict(p, run1_learning_rate=float(rates[i])), seed=seed)
+    while not sim.done:
+        frame = sim.step(coarse=True)
+    np.testing.assert_allclose(data["range_test_loss"][0][i], frame.data["loss"][0], rtol=1e-9)
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic", "double_well"])
+def test_frame_loss_is_the_loss_at_the_current_parameters_after_thinning(model):
+    n = 200
+    p = one_run(model, n, 1, rate=0.01, epochs=30)  # 6,000 updates: every 2nd one is recorded
+    sim = Simulation(p, seed=0)
+    assert sim.strides[0] > 1
+    x, y = make_data(model, n, p["noise"], p["data_seed"])
+    for _ in range(3001):
+        frame = sim.step()
+    assert frame.data["updates"][0] == 3001
+    theta = frame.data["theta"][0]
+    assert not np.array_equal(frame.data["run1_trajectory"][-1], theta)  # the last record is older
+    np.testing.assert_allclose(frame.data["loss"][0], hand_loss(model, theta, x, y), rtol=1e-9, atol=1e-12)
+
+
+def test_logistic_loss_shown_is_the_loss_minimised():
+    """The ridge is part of the loss: the full-batch update is exactly -lr x the gradient of the
+    shown loss (finite differences of the hand formula)."""
+    p = one_run("logistic", 120, 5000, rate=0.5, epochs=5)
+    sim = Simulation(p, seed=0)
+    x, y = make_data("logistic", 120, p["noise"], p["data_seed"])
+    before = sim.frame()
+    np.testing.assert_allclose(before.data["loss"][0], hand_loss("logistic", [-2.5, 2.5], x, y), rtol=1e-12)
+    after = sim.step()
+    step = (before.data["theta"][0] - after.data["theta"][0]) / 0.5
+    h = 1e-6
+    fd = [(hand_loss("logistic", [-2.5 + h, 2.5], x, y) - hand_loss("logistic", [-2.5 - h, 2.5], x, y)) / (2 * h),
+          (hand_loss("logistic", [-2.5, 2.5 + h], x, y) - hand_loss("logistic", [-2.5, 2.5 - h], x, y)) / (2 * h)]
+    np.testing.assert_allclose(step, fd, rtol=1e-6)
+    assert "½·0.001·w²" in SCENE.explainer and "½·0.001·w²" in SCENE.params[0].help
+
+
+def test_basin_share_equals_a_hand_loop_over_the_seeds():
+    n, seed, epochs = 50, 3, 3
+    values = dict(SCENE.preset("Local-minimum escape").values, n_samples=n, epochs=epochs, runs=2,
+                  run1_batch_size=1, run2_batch_size=8)
+    sim = Simulation(SCENE.resolve(values), seed=seed)
+    frame = sim.step(coarse=True)
+    for _ in range(epochs - 1):
+        frame = sim.step(coarse=True)
+    tilt, _ = make_data("double_well", n, 1.0, 0)
+    seeds = 200
+    assert frame.data["basin_seeds"] == seeds
+    barrier = np.sort(np.roots([1.0, 0.0, -1.0, -0.2]).real)[1]
+    for run, batch in ((0, 1), (1, 8)):
+        u = np.full(seeds, -1.3)
+        for e in range(epochs):
+            orders = np.random.default_rng([seed, e, 1]).permuted(np.tile(tilt, (seeds, 1)), axis=1)
+            for lo in range(0, n, batch):
+                m = orders[:, lo:lo + batch].mean(axis=1)
+                u = u - 0.1 * (u ** 3 - u - 0.2 - m)
+        np.testing.assert_allclose(frame.data["deep_basin_share"][run], np.mean(u > barrier), atol=0.5 / seeds)
+    assert frame.data["deep_basin_share"][0] > 0.3
+
+
+def test_json_alone_recomputes_the_run():
+    import json
+
+    session = Session(SCENE, {"n_samples": 80, "compare": "batch_size", "runs": 2, "run1_batch_size": 1,
+                              "run2_batch_size": 16}, seed=21)
+    session.forward(12)
+    document = json.loads(json.dumps({**session.to_dict(), "frame": frame_to_jsonable(session.frame)}))
+    frame, p = document["frame"], document["params"]
+    x, y = np.array(frame["data_x"]), np.array(frame["data_y"])
+    for run in (1, 2):
+        batch, rate = frame["batch_size"][run - 1], frame["learning_rate"][run - 1]
+        theta = np.array([p["init_w"], p["init_b"]])
+        want, done, epoch = [theta], 0, 0
+        while done < 12:
+            order = np.random.default_rng([document["seed"], epoch]).permutation(len(x))
+            if epoch == frame["epoch"][run - 1] // 1:
+                assert order.tolist() == frame[f"run{run}_batch_order"]
+            for lo in range(0, len(x), batch):
+                if done == 12:
+                    break
+                idx = order[lo:lo + batch]
+                r = theta[0] * x[idx] + theta[1] - y[idx]
+                theta = theta - rate * np.array([np.mean(r * x[idx]), np.mean(r)])
+                want.append(theta)
+                done += 1
+            epoch += 1
+        np.testing.assert_allclose(frame[f"run{run}_trajectory"], want, rtol=1e-10)
+        np.testing.assert_allclose(frame["loss"][run - 1], 0.5 * np.mean((theta[0] * x + theta[1] - y) ** 2),
+                                   rtol=1e-9)
+    for key in ("range_test_learning_rate", "range_test_loss", "range_test_diverged", "range_test_batch_size",
+                "range_test_updates", "range_test_divergence_lr", "start_loss", "divergence_loss_limit"):
+        assert key in frame, key
+    assert len(frame["range_test_loss"]) == len(frame["range_test_batch_size"]) == 2
+
+
+def test_double_well_json_carries_tilts_and_basin_shares():
+    session = Session(SCENE, dict(SCENE.preset("Local-minimum escape").values, n_samples=60, epochs=3), seed=0)
+    session.forward(1, coarse=True)
+    frame = frame_to_jsonable(session.frame)
+    assert len(frame["sample_tilt"]) == 60 and abs(sum(frame["sample_tilt"])) < 1e-9
+    assert len(frame["deep_basin_share"]) == len(frame["basin_diverged_share"]) == 4
+    assert frame["basin_seeds"] == 200
+
+
+def test_session_pickles_to_the_identical_frame():
+    import pickle
+
+    for values in ({"n_samples": 70}, dict(SCENE.preset("Local-minimum escape").values, n_samples=70)):
+        session = Session(SCENE, values, seed=4)
+        session.forward(5)
+        session.forward(1, coarse=True)
+        clone = pickle.loads(pickle.dumps(session))
+        assert_same_frame(clone.frame, session.frame)
+        assert_same_frame(clone.forward(3), session.forward(3))
+        fresh = pickle.loads(pickle.dumps(Session(SCENE, values, seed=4)))
+        assert_same_frame(fresh.frame, Session(SCENE, values, seed=4).frame)
+
+
+def assert_same_frame(a, b):
+    assert a.step == b.step and a.message == b.message and a.done == b.done
+    assert set(a.data) == set(b.data)
+    for key in a.data:
+        np.testing.assert_array_equal(np.asarray(a.data[key]), np.asarray(b.data[key]), err_msg=key)
+
+
+def test_replay_of_thinned_frames_repeats_their_coarse_steps():
+    from explorer.timeline import Timeline
+
+    p = params(n_samples=50, epochs=40)
+    timeline = Timeline(Simulation(p, seed=6), p, capacity=8, recent=2)
+    straight, frames = Simulation(p, seed=6), [None]
+    for k in range(30):
+        coarse = k % 3 == 1
+        timeline.forward(coarse=coarse)
+        frames.append(straight.step(coarse=coarse))
+    assert timeline.kept_count < 30
+    for step in (29, 13, 5, 2, 20):
+        assert_same_frame(timeline.seek(step), frames[step])
+
+
+def test_prepare_key_ignores_live_parameters_and_prepare_is_bounded():
+    from scenes.learning_rate_batch import analysis
+    from scenes.learning_rate_batch.sim import RANGE_TEST_MAX_UPDATES, range_test_updates
+
+    view_class = SCENE.view_class()
+    base = params(model="double_well", n_samples=5000, epochs=500)
+    key = view_class.prepare_key(base, 0)
+    for p in SCENE.params:
+        if p.live:  # a live change never redoes the view's preparation
+            if isinstance(p.default, bool):
+                value = not p.default
+            else:
+                value = p.choices[-1] if getattr(p, "choices", ()) else p.maximum
+            assert view_class.prepare_key(dict(base, **{p.name: value}), 0) == key, p.name
+    assert set(name for name, _ in key) == set(analysis.PREPARE_PARAMS)
+    assert all(not next(q for q in SCENE.params if q.name == name).live for name in analysis.PREPARE_PARAMS)
+    # The range test's length is bounded whatever the settings (a count, not a time).
+    for kind in ("linear", "logistic", "double_well"):
+        for batch in (1, 16, 5000):
+            u = range_test_updates(kind, 5000, batch, 500)
+            assert 1 <= u <= RANGE_TEST_MAX_UPDATES
+            if kind == "logistic":
+                assert u * 61 * batch <= max(6_000_000, 20 * 61 * batch)
+
+
+# -- properties over the whole declared space (log-scale parameters drawn on a log scale) ---------
+# n_samples and epochs are narrowed so 200 examples stay within ~30 s; everything else spans its range.
+_SPACE = param_space(SCENE.params, {"n_samples": st.integers(50, 300), "epochs": st.integers(1, 40)},
+                     log_scale=True)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=_SPACE, seed=st.integers(0, 2**31), moves=st.lists(st.booleans(), min_size=2, max_size=6))
+def test_property_restore_coarse_and_json_round_trip(values, seed, moves):
+    import json
+
+    session = Session(SCENE, values, seed=seed)
+    for coarse in moves:
+        session.forward(coarse=coarse)
+    frame = session.frame
+    # A session survives a JSON round trip to the same frame.
+    again = Session.from_dict(json.loads(json.dumps(session.to_dict())))
+    assert_same_frame(again.frame, frame)
+    # Restore-then-step reproduces the next frames.
+    sim = session.simulation
+    nxt = [sim.step(), sim.step(coarse=True)]
+    sim.restore(frame)
+    assert_same_frame(sim.step(), nxt[0])
+    assert_same_frame(sim.step(coarse=True), nxt[1])
+    # A coarse step from an epoch boundary equals its single steps (every run at a boundary only
+    # when there is one run or every run has the same number of updates per epoch).
+    fresh_a, fresh_b = Simulation(session.params, seed), Simulation(session.params, seed)
+    a = fresh_a.step(coarse=True)
+    singles = max(fresh_b.per_epoch)
+    if len(set(fresh_b.per_epoch)) == 1:
+        for _ in range(singles):
+            b = fresh_b.step()
+        for key in ("theta", "loss", "updates", "diverged", "diverged_epoch") + \
+                (("deep_basin_share",) if "deep_basin_share" in a.data else ()):
+            np.testing.assert_array_equal(a.data[key], b.data[key], err_msg=key)
+    # The frame's loss is the loss at its parameters; diverged runs are past the limit or at a wall.
+    model = session.simulation.model
+    np.testing.assert_allclose(frame.data["loss"], model.loss(frame.data["theta"]), rtol=1e-12)
+    for r in np.flatnonzero(frame.data["diverged"]):
+        assert frame.data["loss"][r] > frame.data["divergence_loss_limit"] or session.simulation._stopped(r)
+        assert f"run {r + 1} (" in frame.message and "diverged at epoch" in frame.message
+    if not frame.data["diverged"].any():
+        assert "diverged" not in frame.message
