@@ -19,7 +19,15 @@ from .optimizers import LABELS, OPTIMIZERS
 from .sim import PARAMS, enabled
 from .surfaces import Surface, make_surface
 
-GRID = 300
+#: Image cells per domain width (and per domain height): the extent beyond it has the same density.
+GRID = 250
+#: How far beyond the plot domain the map is drawn (see surface_extent).
+EXTENT = 2.4
+#: The view puts the plots side by side only when it is at least this wide (pixels) and at least
+#: SIDE_RATIO times as wide as tall; else it stacks them (map on top): a side-by-side map in a
+#: narrow view gets a strip of a cell, far taller than wide.
+SIDE_MIN_WIDTH = 700
+SIDE_RATIO = 0.85
 FIELD_GRID = 19
 CONTOUR_LEVELS = 14
 COLORMAP = "viridis"
@@ -39,7 +47,8 @@ class PreparedSurface:
     title: str
     axis_labels: tuple[str, str]
     domain: tuple[float, float, float, float]
-    image: np.ndarray            # (GRID, GRID, 4) uint8, row-major (row = y)
+    extent: tuple[float, float, float, float]   # what the image covers (see surface_extent)
+    image: np.ndarray            # (ny, nx, 4) uint8, row-major (row = y), over ``extent``
     contour: np.ndarray          # (k, 2) with NaN rows between lines
     field: np.ndarray            # (k, 2) with NaN rows between arrows
     minima: np.ndarray           # (m, 2)
@@ -72,19 +81,37 @@ def _arrow_segments(starts: np.ndarray, vectors: np.ndarray, head: float = 0.3,
     return parts.reshape(-1, 2)
 
 
+def surface_extent(surface: Surface) -> tuple[float, float, float, float]:
+    """The region the map is drawn over: the plot domain grown EXTENT times about its centre, so a
+    plot whose locked aspect shows more than the domain in one direction still shows map there
+    (no white bands), for any plot cell from EXTENT times wider than tall to EXTENT times taller."""
+    x0, x1, y0, y1 = surface.domain
+    if surface.name == "mse":  # free aspect: the range always fits the domain exactly
+        return surface.domain
+    cx, cy, hx, hy = 0.5 * (x0 + x1), 0.5 * (y0 + y1), 0.5 * EXTENT * (x1 - x0), 0.5 * EXTENT * (y1 - y0)
+    return (cx - hx, cx + hx, cy - hy, cy + hy)
+
+
 def prepare_surface(surface: Surface) -> PreparedSurface:
     """Colour image, contour lines, gradient field and markers of ``surface`` (pure NumPy)."""
     x0, x1, y0, y1 = surface.domain
-    xs = np.linspace(x0, x1, GRID)
-    ys = np.linspace(y0, y1, GRID)
+    e0, e1, f0, f1 = extent = surface_extent(surface)
+    nx = round(GRID * (e1 - e0) / (x1 - x0))
+    ny = round(GRID * (f1 - f0) / (y1 - y0))
+    xs = np.linspace(e0, e1, nx)
+    ys = np.linspace(f0, f1, ny)
     grid_x, grid_y = np.meshgrid(xs, ys)
+    inside = (grid_x >= x0) & (grid_x <= x1) & (grid_y >= y0) & (grid_y <= y1)
     f_star = surface.f_min
     with np.errstate(all="ignore"):
         gap = np.maximum(surface.f(grid_x, grid_y) - f_star, 0.0)
-    top = float(np.nanmax(gap)) if np.isfinite(gap).any() else 1.0
+    # Colours are scaled on the domain only, so the extent beyond it never changes them.
+    in_domain = gap[inside]
+    top = float(np.nanmax(in_domain)) if np.isfinite(in_domain).any() else 1.0
     # log10(gap + offset·top): continuous in the surface's colour offset (and so in the bowl's κ).
-    values = np.log10(gap + max(top, 1e-12) * surface.color_offset)
-    low, high = float(np.nanpercentile(values, 0.5)), float(np.nanpercentile(values, 99.5))
+    with np.errstate(all="ignore"):
+        values = np.log10(gap + max(top, 1e-12) * surface.color_offset)
+    low, high = float(np.nanpercentile(values[inside], 0.5)), float(np.nanpercentile(values[inside], 99.5))
     if not high > low:
         high = low + 1.0
     rgba = theme.colorize(values, COLORMAP, low, high)
@@ -98,8 +125,10 @@ def prepare_surface(surface: Surface) -> PreparedSurface:
     if not len(contour):
         contour = np.full((1, 2), np.nan)
 
-    fx = np.linspace(x0, x1, FIELD_GRID + 2)[1:-1]
-    fy = np.linspace(y0, y1, FIELD_GRID + 2)[1:-1]
+    # The field: FIELD_GRID arrows per domain width, over the whole extent.
+    per_x, per_y = (x1 - x0) / (FIELD_GRID + 1), (y1 - y0) / (FIELD_GRID + 1)
+    fx = np.arange(x0 + per_x * math.ceil((e0 - x0) / per_x + 1e-9), e1, per_x)
+    fy = np.arange(y0 + per_y * math.ceil((f0 - y0) / per_y + 1e-9), f1, per_y)
     px, py = (a.ravel() for a in np.meshgrid(fx, fy))
     with np.errstate(all="ignore"):
         gx, gy = surface.gradient(px, py)
@@ -115,8 +144,9 @@ def prepare_surface(surface: Surface) -> PreparedSurface:
     starts = np.column_stack([px[keep], py[keep]]) - 0.5 * directions
     field = (_arrow_segments(starts, directions, aspect=aspect) if len(starts)
              else np.full((1, 2), np.nan))
+    in_field = (px >= x0) & (px <= x1) & (py >= y0) & (py <= y1)
     with np.errstate(all="ignore"):
-        scale = float(np.nanmedian(norm)) if np.isfinite(norm).any() else 1.0
+        scale = float(np.nanmedian(norm[in_field])) if np.isfinite(norm[in_field]).any() else 1.0
 
     minima = np.array(surface.minima, dtype=float).reshape(-1, 2)
     with np.errstate(all="ignore"):
@@ -124,11 +154,16 @@ def prepare_surface(surface: Surface) -> PreparedSurface:
     global_minima = minima[values_at <= f_star + 1e-9]
     fit = surface.minima[0] if surface.name == "mse" else None
     return PreparedSurface(
-        title=surface.label, axis_labels=surface.axis_labels, domain=surface.domain, image=rgba,
+        title=surface.label, axis_labels=surface.axis_labels, domain=surface.domain, extent=extent, image=rgba,
         contour=contour, field=field, minima=minima, global_minima=global_minima,
         saddles=np.array(surface.saddles, dtype=float).reshape(-1, 2),
         gradient_scale=scale if scale > 0 else 1.0, aspect=aspect,
         data_x=surface.data_x, data_y=surface.data_y, fit=fit)
+
+
+def stacked_layout(width: float, height: float) -> bool:
+    """Whether a view of this many pixels stacks its plots (see SIDE_MIN_WIDTH)."""
+    return width < max(SIDE_MIN_WIDTH, SIDE_RATIO * height)
 
 
 class GradientDescentView(SceneView):
@@ -143,6 +178,8 @@ class GradientDescentView(SceneView):
         self._points_stale = True
         self._show_data_plot: bool | None = None
         self._labels: dict[str, str] = {}
+        #: Where each optimiser's "diverged" label belongs (its last point), in data coordinates.
+        self._note_at: dict[str, tuple[float, float]] = {}
         self._surface_name = ""
         layout = self.widget.ci
         layout.setContentsMargins(6, 6, 6, 6)
@@ -246,13 +283,9 @@ class GradientDescentView(SceneView):
 
         # The surface picture changes only with the parameters: Qt keeps it as a pixmap.
         cache_static(self.image, self.contour.curve, self.field.curve)
-        layout.addItem(surface, row=0, col=0, rowspan=3)
-        layout.addItem(self.legend, row=0, col=1)
-        layout.layout.setColumnStretchFactor(0, 3)
-        layout.layout.setColumnStretchFactor(1, 2)
-        layout.layout.setRowStretchFactor(0, 0)
-        layout.layout.setRowStretchFactor(1, 3)
-        layout.layout.setRowStretchFactor(2, 2)
+        self._stacked = False
+        self.widget.installEventFilter(self)
+        surface.getViewBox().sigRangeChanged.connect(lambda *_: self._place_notes())
         self.widget.scene().sigMouseClicked.connect(self._on_click)
         self.set_params(params)
 
@@ -274,8 +307,9 @@ class GradientDescentView(SceneView):
         self._prepared = data
         self._shown.clear()
         x0, x1, y0, y1 = data.domain
+        e0, e1, f0, f1 = data.extent
         self.image.setImage(data.image, autoLevels=False, levels=None)
-        self.image.setRect(QtCore.QRectF(x0, y0, x1 - x0, y1 - y0))
+        self.image.setRect(QtCore.QRectF(e0, f0, e1 - e0, f1 - f0))
         self.contour.setData(data.contour[:, 0], data.contour[:, 1], connect="finite")
         self.field.setData(data.field[:, 0], data.field[:, 1], connect="finite")
         self.minima_marker.setData(pos=data.minima)
@@ -286,7 +320,8 @@ class GradientDescentView(SceneView):
         surface.getViewBox().setAspectLocked(data.aspect == 1.0)
         surface.setLabel("bottom", data.axis_labels[0])
         surface.setLabel("left", data.axis_labels[1])
-        surface.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+        # Exactly the domain; a locked aspect widens one direction into the map's extent.
+        surface.getViewBox().setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.0)
         if data.data_x is not None:
             self.points.setData(data.data_x, data.data_y)
             span = np.array([min(0.0, data.data_x.min()), data.data_x.max() * 1.05])
@@ -315,29 +350,65 @@ class GradientDescentView(SceneView):
                 self.notes[name].setVisible(False)
         for name in names:
             self.legend.addItem(self.losses[name], LABELS[name])
-        # A fixed-height cell: as tall as its entries, never stretched by the layout.
-        self.legend.setFixedHeight(max(24, 8 + 20 * len(names)))
+        self._fit_legend()
         self._labels = {}
         self.field.setVisible(bool(self.params.get("show_field")))
         self.start_marker.setData(pos=[(self.params["start_x"], self.params["start_y"])])
         self._arrange(self.params.get("surface") == "mse")
 
-    def _arrange(self, show_data: bool) -> None:
-        """Loss plot on the right; for the line fit, the data plot below it."""
-        if show_data == self._show_data_plot:
+    def eventFilter(self, watched: Any, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.widget and event.type() == QtCore.QEvent.Type.Resize:
+            size = event.size()
+            self._arrange(self._show_data_plot, stacked=stacked_layout(size.width(), size.height()))
+        return False
+
+    def _arrange(self, show_data: bool | None, stacked: bool | None = None) -> None:
+        """Side by side (map left; legend, loss and, for the line fit, data right) in a wide view;
+        stacked (map on top, legend and plots below) in a narrow one, so the map never gets a cell
+        far taller than wide (it would be squeezed to a strip)."""
+        show_data = bool(show_data)
+        stacked = self._stacked if stacked is None else stacked
+        if show_data == self._show_data_plot and stacked == self._stacked:
             return
         layout = self.widget.ci
-        loss, data = self.plots["loss"], self.plots["data"]
-        for plot in (loss, data):
-            if plot in layout.items:
-                layout.removeItem(plot)
-        if show_data:
-            layout.addItem(loss, row=1, col=1)
-            layout.addItem(data, row=2, col=1)
+        grid = layout.layout
+        surface, loss, data = self.plots["surface"], self.plots["loss"], self.plots["data"]
+        for item in (surface, self.legend, loss, data):
+            if item in layout.items:
+                layout.removeItem(item)
+        if stacked:
+            layout.addItem(surface, row=0, col=0, colspan=2)
+            layout.addItem(self.legend, row=1, col=0, colspan=2)
+            if show_data:
+                layout.addItem(loss, row=2, col=0)
+                layout.addItem(data, row=2, col=1)
+            else:
+                layout.addItem(loss, row=2, col=0, colspan=2)
+            stretch_columns, stretch_rows = (1, 1), (3, 0, 2)
         else:
-            layout.addItem(loss, row=1, col=1, rowspan=2)
+            layout.addItem(surface, row=0, col=0, rowspan=3)
+            layout.addItem(self.legend, row=0, col=1)
+            if show_data:
+                layout.addItem(loss, row=1, col=1)
+                layout.addItem(data, row=2, col=1)
+            else:
+                layout.addItem(loss, row=1, col=1, rowspan=2)
+            stretch_columns, stretch_rows = (3, 2), (0, 3, 2)
+        for index, factor in enumerate(stretch_columns):
+            grid.setColumnStretchFactor(index, factor)
+        for index, factor in enumerate(stretch_rows):
+            grid.setRowStretchFactor(index, factor)
         data.setVisible(show_data)
         self._show_data_plot = show_data
+        self._stacked = stacked
+        self._fit_legend()
+
+    def _fit_legend(self) -> None:
+        """A fixed-height legend cell, as tall as its entries (in three columns when stacked)."""
+        columns = 3 if self._stacked else 1
+        self.legend.setColumnCount(columns)
+        rows = math.ceil(len(enabled(self.params)) / columns)
+        self.legend.setFixedHeight(max(24, 8 + 20 * rows))
 
     # -- frames -----------------------------------------------------------------------------
     def show(self, frame: Frame) -> None:
@@ -345,7 +416,6 @@ class GradientDescentView(SceneView):
         self._show_loss_range(data)
         domain = self._prepared.domain if self._prepared is not None else (-2.5, 2.5, -2.5, 2.5)
         x0, x1, y0, y1 = domain
-        span = max(x1 - x0, y1 - y0)
         scale = self._prepared.gradient_scale if self._prepared is not None else 1.0
         aspect = self._prepared.aspect if self._prepared is not None else 1.0
         changed = False
@@ -367,7 +437,9 @@ class GradientDescentView(SceneView):
             changed = True
             gradient = data[f"{name}.gradient"]
             norm = float(np.hypot(gradient[0], gradient[1]))
-            if norm > 0 and math.isfinite(norm):
+            # At rest the gradient is ~1e-6 and its direction is rounding noise: no arrow.
+            at_rest = status.startswith(("converged", "stuck"))
+            if norm > 0 and math.isfinite(norm) and not at_rest:
                 # Length grows with the gradient but stays readable: 4%..14% of the domain.
                 length = (x1 - x0) * (0.04 + 0.10 * min(1.0, norm / (2.0 * scale)))
                 ux, uy = -gradient[0], -gradient[1] / aspect
@@ -386,19 +458,31 @@ class GradientDescentView(SceneView):
                     note.setVisible(True)
                 else:
                     note.setVisible(False)
-            if self.notes[name].isVisible():
-                # Keep the label inside the plot even when the optimiser flew far away.
-                px = min(max(position[0], x0), x1 - 0.3 * span)
-                py = min(max(position[1], y0 + 0.05 * span), y1)
-                self.notes[name].setPos(px, py)
+            self._note_at[name] = (float(position[0]), float(position[1]))
             if "data.x" in data and self._show_data_plot:
                 line_x = getattr(self, "_line_x", np.array([0.0, 4.0]))
                 self.lines[name].setData(line_x, position[0] + position[1] * line_x)
+        if changed:
+            self._place_notes()
         if changed or self._points_stale:
             self._points_stale = False
             names = [name for name in OPTIMIZERS if f"{name}.position" in data]
             positions = np.array([data[f"{name}.position"] for name in names]).reshape(-1, 2)
             self.current.setData(pos=positions, brush=[self._brushes[name] for name in names])
+
+    def _place_notes(self) -> None:
+        """Put each "diverged" label by its optimiser's last point, but wholly inside the visible
+        map: the anchor is the point's relative position in the view (0 at the left or top edge,
+        1 at the right or bottom), so a label slides inwards by as much as it would stick out."""
+        (v0, v1), (w0, w1) = self.plots["surface"].getViewBox().viewRange()
+        for name, note in self.notes.items():
+            if not note.isVisible() or name not in self._note_at:
+                continue
+            x, y = self._note_at[name]
+            x = min(max(x, v0), v1)
+            y = min(max(y, w0), w1)
+            note.setAnchor(((x - v0) / (v1 - v0), (w1 - y) / (w1 - w0)))
+            note.setPos(x, y)
 
     def _show_loss_range(self, data: Mapping[str, Any]) -> None:
         """Set the loss plot's range in coarse steps (nice step counts, whole decades), so its
