@@ -504,6 +504,16 @@ class Simulation:
                 value.flags.writeable = False
         return data
 
+    def __setstate__(self, state: dict) -> None:
+        # Unpickled arrays come back writeable: frames would copy them each step. Shared again.
+        self.__dict__.update(state)
+        for value in self._static.values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+        for order in self._orders:
+            if order is not None:
+                order.flags.writeable = False
+
     # -- the contract --------------------------------------------------------------------------
     @property
     def done(self) -> bool:

@@ -610,6 +610,9 @@ def test_session_pickles_to_the_identical_frame():
         assert_same_frame(clone.forward(3), session.forward(3))
         fresh = pickle.loads(pickle.dumps(Session(SCENE, values, seed=4)))
         assert_same_frame(fresh.frame, Session(SCENE, values, seed=4).frame)
+        # Constant arrays stay shared read-only (not copied into every new frame).
+        assert fresh.forward().data["data_x" if "data_x" in fresh.frame.data else "sample_tilt"] is \
+            fresh.simulation._static["data_x" if "data_x" in fresh.frame.data else "sample_tilt"]
 
 
 def assert_same_frame(a, b):
@@ -702,3 +705,139 @@ def test_property_restore_coarse_and_json_round_trip(values, seed, moves):
         assert f"run {r + 1} (" in frame.message and "diverged at epoch" in frame.message
     if not frame.data["diverged"].any():
         assert "diverged" not in frame.message
+
+
+# -- the view draws exactly the frame -------------------------------------------------------------
+def make_view(qtbot, session, size=(1000, 640)):
+    view = SCENE.view_class()(SCENE, session.params)
+    qtbot.addWidget(view.widget)
+    view.widget.resize(*size)
+    view.apply_prepared(view.prepare(session.params, session.seed))
+    return view
+
+
+def assert_view_matches(view, frame, model):
+    data = frame.data
+    runs = len(data["theta"])
+    for r in range(runs):
+        trajectory, raw = data[f"run{r + 1}_trajectory"], data[f"run{r + 1}_loss"]
+        epochs, shown = view.curves[r].getData()
+        np.testing.assert_array_equal(epochs, data[f"run{r + 1}_epochs"])
+        want = np.maximum(raw, 1e-12) if model == "double_well" else np.log10(np.maximum(raw, 1e-12))
+        np.testing.assert_allclose(shown, want, rtol=1e-12)  # never clipped
+        if model == "double_well":
+            x, y = view.recent[r].getData()
+            np.testing.assert_array_equal(x, trajectory[-50:, 0])
+            np.testing.assert_array_equal(y, raw[-50:])
+            assert view.recent[r].isVisible() and not view.trails[r].isVisible()
+        else:
+            x, y = view.trails[r].getData()
+            np.testing.assert_array_equal(np.column_stack([x, y]), trajectory)
+            fx, fy = view.fits[r].getData()
+            w, b = data["theta"][r]
+            want_fit = 1 / (1 + np.exp(-(w * fx + b))) if model == "logistic" else w * fx + b
+            np.testing.assert_allclose(fy, want_fit, rtol=1e-9, atol=1e-12)
+    dx, dy = view.dots.getData()
+    np.testing.assert_array_equal(dx, data["theta"][:, 0])
+    np.testing.assert_array_equal(dy, data["loss"] if model == "double_well" else data["theta"][:, 1])
+    if model == "double_well":
+        heights = view.bars.opts["height"]
+        np.testing.assert_array_equal(heights, data["deep_basin_share"])
+
+
+@pytest.mark.parametrize("model", ["linear", "logistic", "double_well"])
+def test_view_items_equal_the_frame_after_every_show_and_after_a_new_run(qtbot, model):
+    values = {"model": model, "n_samples": 60, "epochs": 6}
+    session = Session(SCENE, values, seed=1)
+    view = make_view(qtbot, session)
+    for coarse in (False, False, True, False, True):
+        frame = session.forward(coarse=coarse)
+        view.show(frame)
+        assert_view_matches(view, frame, model)
+    back = session.back()
+    view.show(back)
+    assert_view_matches(view, back, model)
+    # A new run (another seed, the same parameters): nothing stale stays on screen.
+    other = Session(SCENE, values, seed=2)
+    other.forward(4)
+    view.set_params(other.params)
+    view.show(other.frame)
+    assert_view_matches(view, other.frame, model)
+    fresh = Session(SCENE, values, seed=3)
+    view.show(fresh.frame)  # even without set_params: a different run's buffers are redrawn
+    assert_view_matches(view, fresh.frame, model)
+
+
+def test_view_double_well_dot_sits_on_its_curve_after_thinning(qtbot):
+    values = dict(SCENE.preset("Local-minimum escape").values, n_samples=200, epochs=30)
+    session = Session(SCENE, values, seed=0)
+    view = make_view(qtbot, session)
+    session.forward(3001)  # batch 1: every second update is recorded, the last record is old
+    view.show(session.frame)
+    us, curve = view.well.getData()
+    dx, dy = view.dots.getData()
+    from scenes.learning_rate_batch.sim import double_well
+    np.testing.assert_allclose(dy, double_well(dx), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dy, np.interp(dx, us, curve), atol=2e-3)  # on the drawn curve
+
+
+def test_view_axes_use_plain_units(qtbot):
+    values = dict(SCENE.preset("Local-minimum escape").values, n_samples=60, epochs=3)
+    session = Session(SCENE, values, seed=0)
+    view = make_view(qtbot, session)
+    session.forward(200)
+    view.show(session.frame)
+    view.widget.show()
+    qtbot.wait(10)
+    for name, plot in view.plots.items():
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            assert axis.autoSIPrefixScale == 1.0 and "(x" not in axis.labelString(), (name, side)
+
+
+def test_view_shows_divergence_without_clipping(qtbot):
+    session = Session(SCENE, SCENE.preset("Learning rate too large").values, seed=0)
+    view = make_view(qtbot, session)
+    session.forward(100)
+    frame = session.frame
+    view.show(frame)
+    top = float(np.log10(frame.data["run1_loss"][-1]))
+    assert top > np.log10(frame.data["divergence_loss_limit"])
+    (_, _), (y0, y1) = view.plots["loss"].viewRange()
+    assert y1 >= top  # the whole diverging curve is inside the plot
+    ex, ey = view.ends[0].getData()
+    assert view.ends[0].isVisible() and ey[0] == pytest.approx(top)
+    assert "diverged (epoch" in view.legend.items[0][1].text
+    # The range test: the curve is the frame's loss where the rate did not diverge, x marks the rest.
+    rates, loss = view.range_curves[0].getData()
+    diverged = frame.data["range_test_diverged"][0]
+    np.testing.assert_allclose(loss[~diverged], np.log10(frame.data["range_test_loss"][0][~diverged]))
+    assert np.all(np.isnan(loss[diverged]))
+    mx, _ = view.range_diverged.getData()
+    np.testing.assert_allclose(mx, np.log10(frame.data["range_test_learning_rate"][diverged]))
+    edge = frame.data["range_test_divergence_lr"][0]
+    assert f"diverges from lr ≈ {edge:.3g}" in view.plots["range_test"].titleLabel.text
+
+
+def test_view_double_well_diverged_run_is_drawn_to_the_edge_and_labelled(qtbot):
+    values = dict(SCENE.preset("Local-minimum escape").values, n_samples=60, epochs=5, learning_rate=3.0)
+    session = Session(SCENE, values, seed=0)
+    view = make_view(qtbot, session)
+    session.forward(4, coarse=True)
+    frame = session.frame
+    assert frame.data["diverged"].any()
+    view.show(frame)
+    (_, _), (y0, y1) = view.plots["loss"].viewRange()
+    clipped = 0
+    for r in range(len(frame.data["theta"])):
+        _, ey = view.ends[r].getData()
+        if frame.data["diverged"][r] and frame.data[f"run{r + 1}_loss"][-1] > y1:
+            clipped += 1
+            assert y1 - 0.05 * (y1 - y0) <= ey[0] <= y1 and view.end_labels[r].isVisible()  # at the top edge
+            assert "diverged" in view.end_labels[r].textItem.toPlainText()
+        else:
+            assert not view.end_labels[r].isVisible()
+    assert clipped >= 1
+    # The other runs' curves fit inside the range.
+    for r in np.flatnonzero(~frame.data["diverged"]):
+        assert frame.data[f"run{r + 1}_loss"].max() <= y1
