@@ -13,6 +13,7 @@ from tests.strategies import param_space
 from explorer.session import Session
 from scenes.gradient_descent import PRESETS, SCENE, table
 from scenes.gradient_descent.optimizers import OPTIMIZERS, UPDATES, Hyper, initial_state
+from explorer.params import find
 from scenes.gradient_descent.sim import PARAMS, GradientDescentSimulation
 from scenes.gradient_descent.surfaces import SURFACES, make_surface
 
@@ -433,3 +434,229 @@ def test_rosenbrock_preset_at_a_small_learning_rate_turns_the_tables():
     frame = Session(SCENE, values).forward(2000)
     assert not frame.data["gd.status"].startswith("diverged")
     assert frame.data["gd.loss_gap"][-1] < frame.data["adam.loss_gap"][-1] / 5
+
+
+# -- "converged" is true: continued, the optimiser stays -------------------------------------------
+
+CONVERGENCE_CASES = [
+    dict(surface="bowl", condition_number=10.0, learning_rate=0.15, start_x=-2.0, start_y=2.0),
+    dict(surface="bowl", condition_number=100.0, learning_rate=0.01, start_x=-2.2, start_y=-1.0),
+    dict(surface="bowl", condition_number=1.0, learning_rate=0.1, start_x=-2.0, start_y=2.0),
+    dict(surface="himmelblau", learning_rate=0.01, start_x=-1.0, start_y=-0.5),
+    dict(surface="local_minimum", learning_rate=0.02, start_x=1.8, start_y=1.5),
+    dict(surface="mse", learning_rate=0.1, start_x=-2.0, start_y=2.5),
+    dict(surface="saddle", learning_rate=0.05, start_x=2.0, start_y=0.0),  # stuck at the saddle
+]
+#: What the test demands of "converged at step n": 10,000 more raw updates stay within this.
+STAY_TOLERANCE = 1e-4
+
+
+def _continued_distance(name, state, gradient, hyper, steps=10_000):
+    """Largest distance from the start over ``steps`` more raw updates (the optimizers module)."""
+    start = state.x.copy()
+    farthest = 0.0
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            state = UPDATES[name](state, gradient, hyper)
+            distance = float(np.hypot(*(state.x - start)))
+            if not distance <= STAY_TOLERANCE:
+                return math.inf if not np.isfinite(distance) else distance
+            farthest = max(farthest, distance)
+    return farthest
+
+
+@pytest.mark.parametrize("case", CONVERGENCE_CASES, ids=lambda c: f"{c['surface']}-lr{c['learning_rate']}")
+def test_converged_means_the_optimiser_stays_for_10000_more_steps(case):
+    from scenes.gradient_descent.optimizers import State
+    sim = GradientDescentSimulation(race(*OPTIMIZERS, max_steps=2500, momentum=0.9, **case), 0)
+    frames = [sim.frame()]
+    while not sim.done:
+        frames.append(sim.step())
+    checked = 0
+    for name in OPTIMIZERS:
+        status = frames[-1].data[f"{name}.status"]
+        if not status.startswith(("converged at step ", "stuck at step ")):
+            continue
+        n = int(status.split("step ")[1].split(":")[0].split()[0])
+        x, v, s, t, _, _ = frames[n].state["optimizers"][name]
+        gradient = lambda p: np.array(sim.surface.gradient(p[0], p[1]), dtype=float)  # noqa: E731
+        assert _continued_distance(name, State(x, v, s, t), gradient, sim.hyper) <= STAY_TOLERANCE, (name, status)
+        checked += 1
+    assert checked >= 2, "each case has optimisers that do converge"
+
+
+def test_rmsprop_that_only_passes_the_minimum_is_not_called_converged():
+    # The defect: |∇f| < 1e-5 on the κ = 10 bowl at lr 0.15 stopped RMSProp and Adam as
+    # "converged"; continued, they moved up to 0.36 away.
+    sim = GradientDescentSimulation(race("rmsprop", "adam", **CONVERGENCE_CASES[0], max_steps=2000), 0)
+    frame = run(sim)
+    for name in ("rmsprop", "adam"):
+        assert frame.data[f"{name}.status"].startswith("not converged after 2000 steps"), name
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_fast_look_ahead_equals_the_numpy_updates(name):
+    """steps_within (pure-Python floats, used for the convergence check) follows UPDATES exactly."""
+    from scenes.gradient_descent.optimizers import steps_within
+    surface = make_surface("himmelblau")
+    gradient = lambda p: np.array(surface.gradient(p[0], p[1]))  # noqa: E731
+    hyper = Hyper(learning_rate=0.01, momentum=0.8, beta1=0.85, beta2=0.99, rho=0.9)
+    state = initial_state(np.array([-1.0, -0.5]))
+    for _ in range(7):  # a state with non-zero velocity and accumulators
+        state = UPDATES[name](state, gradient, hyper)
+    start, walk = state.x.copy(), state
+    for tolerance in (0.05, 0.3, 1.0):
+        expected, walk = 400, state
+        for k in range(400):
+            walk = UPDATES[name](walk, gradient, hyper)
+            if np.hypot(*(walk.x - start)) > tolerance:
+                expected = k
+                break
+        assert steps_within(name, state, surface.gradient, hyper, 400, tolerance) == expected, tolerance
+
+
+# -- each optimiser's first steps against a hand-written textbook loop, with a live change ----------
+
+def _textbook(name, gradient, start, schedule, steps):
+    """Plain-NumPy textbook updates; ``schedule(k)`` gives the hyperparameters used at step k (1-based)."""
+    x = np.array(start, dtype=float)
+    v = np.zeros(2)
+    s = np.zeros(2)
+    m = np.zeros(2)
+    path = [x.copy()]
+    for k in range(1, steps + 1):
+        lr, mu, b1, b2, rho = schedule(k)
+        if name == "gd":
+            x = x - lr * gradient(x)
+        elif name == "momentum":
+            v = mu * v - lr * gradient(x)
+            x = x + v
+        elif name == "nesterov":
+            v = mu * v - lr * gradient(x + mu * v)
+            x = x + v
+        elif name == "adagrad":
+            g = gradient(x)
+            s = s + g ** 2
+            x = x - lr * g / (np.sqrt(s) + 1e-8)
+        elif name == "rmsprop":
+            g = gradient(x)
+            s = rho * s + (1 - rho) * g ** 2
+            x = x - lr * g / (np.sqrt(s) + 1e-8)
+        elif name == "adam":
+            g = gradient(x)
+            m = b1 * m + (1 - b1) * g
+            s = b2 * s + (1 - b2) * g ** 2
+            m_hat = m / (1 - b1 ** k)
+            s_hat = s / (1 - b2 ** k)
+            x = x - lr * m_hat / (np.sqrt(s_hat) + 1e-8)
+        path.append(x.copy())
+    return np.array(path)
+
+
+def test_every_optimiser_follows_the_textbook_through_a_live_change():
+    # Tilted double well, written out by hand: ∇f = (4x(x² − 1) + 0.5, 2y).
+    gradient = lambda p: np.array([4 * p[0] * (p[0] ** 2 - 1) + 0.5, 2 * p[1]])  # noqa: E731
+    before = dict(learning_rate=0.02, momentum=0.9, beta1=0.9, beta2=0.999, rho=0.9)
+    after = dict(learning_rate=0.045, momentum=0.5, beta1=0.7, beta2=0.95, rho=0.6)
+    session = Session(SCENE, race(*OPTIMIZERS, surface="local_minimum", start_x=1.8, start_y=1.5,
+                                  max_steps=100, **before))
+    session.forward(6)
+    session.set_params(after)  # live: applies from step 7 on
+    frame = session.forward(6)
+    assert frame.step == 12
+
+    def schedule(k):
+        values = before if k <= 6 else after
+        return tuple(values[key] for key in ("learning_rate", "momentum", "beta1", "beta2", "rho"))
+
+    for name in OPTIMIZERS:
+        expected = _textbook(name, gradient, (1.8, 1.5), schedule, 12)
+        np.testing.assert_allclose(frame.data[f"{name}.trail"], expected, rtol=0, atol=1e-12, err_msg=name)
+        f = (expected[:, 0] ** 2 - 1) ** 2 + 0.5 * expected[:, 0] + expected[:, 1] ** 2
+        f_star = min((r ** 2 - 1) ** 2 + 0.5 * r for r in np.roots([4, 0, -4, 0.5]).real)
+        np.testing.assert_allclose(frame.data[f"{name}.loss_gap"], f - f_star, rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
+
+
+# -- divergence: the stated threshold, at the step a hand loop predicts ---------------------------
+
+def _gd_on_bowl_leaves_at(learning_rate, kappa=10.0, start=(-2.0, 2.0), steps=400):
+    """First step at which GD on the rotated bowl is more than 10 domain sizes (10 × 5) from the
+    centre in x or y (the scene's stated divergence test), by a hand loop; None if never."""
+    c, s = math.cos(math.radians(30)), math.sin(math.radians(30))
+    rotation = np.array([[c, s], [-s, c]])
+    hessian = rotation.T @ np.diag([1.0, kappa]) @ rotation
+    x = np.array(start)
+    for k in range(1, steps + 1):
+        x = x - learning_rate * hessian @ x
+        if np.max(np.abs(x)) > 10 * 5.0:
+            return k
+    return None
+
+
+def test_divergence_threshold_a_run_that_just_diverges_and_one_that_just_does_not():
+    # On the κ = 10 bowl GD is stable iff lr < 2/κ = 0.2.
+    for learning_rate, diverges in ((0.199, False), (0.202, True), (0.25, True)):
+        frame = run(GradientDescentSimulation(race("gd", surface="bowl", condition_number=10.0, start_x=-2.0,
+                                                   start_y=2.0, learning_rate=learning_rate, max_steps=400), 0))
+        expected = _gd_on_bowl_leaves_at(learning_rate)
+        if diverges:
+            assert expected is not None
+            assert frame.data["gd.status"] == f"diverged at step {expected}", learning_rate
+        else:
+            assert expected is None
+            assert not frame.data["gd.status"].startswith("diverged"), learning_rate
+
+
+# -- pickling (the job runner builds Sessions in a worker process) -------------------------------------
+
+@pytest.mark.parametrize("surface", SURFACES)
+def test_session_pickles_to_the_identical_frame_on_every_surface(surface):
+    import pickle
+    session = Session(SCENE, race("gd", "momentum", "adam", surface=surface), seed=5)
+    copy = pickle.loads(pickle.dumps(session))
+    _same(copy.frame, session.frame)
+    _same(copy.forward(15), session.forward(15))
+
+
+# -- hypothesis: restore, JSON round trip, explained NaNs ------------------------------------------
+
+STATUS = (r"running|converged at step \d+( \(local minimum\))?|stuck at step \d+: a (saddle point|maximum), "
+          r"not a minimum|diverged at step \d+|not converged after \d+ steps( \(near a minimum but still moving\))?")
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(params=param_space(PARAMS, log_scale=True), seed=st.integers(0, 2**16),
+       steps=st.integers(1, 30), change_at=st.integers(0, 30),
+       new_rate=st.floats(0.0, 1.0).map(find(PARAMS, "learning_rate").from_unit))
+def test_restore_json_round_trip_and_explained_values(params, seed, steps, change_at, new_rate):
+    import json
+    import re
+    session = Session(SCENE, params, seed)
+    changed_at = session.forward(min(change_at, steps)).step
+    session.set_params({"learning_rate": new_rate})  # a live change somewhere in the run
+    session.forward(steps)
+    frame = session.frame
+    # 1. Restore-then-step reproduces the next frame, in a fresh simulation object, with the
+    #    learning rate that was in force for that step.
+    if frame.step >= 1:
+        earlier = session.seek(frame.step - 1)
+        sim = GradientDescentSimulation(params, seed)
+        sim.restore(earlier)
+        sim.set_params({"learning_rate": new_rate if changed_at <= earlier.step else params["learning_rate"]})
+        _same(sim.step(), frame)
+        session.seek(frame.step)
+    # 2. The session survives a JSON round trip: same frame.
+    again = Session.from_dict(json.loads(json.dumps(session.to_dict())))
+    _same(again.frame, frame)
+    # 3. Every value is finite or explained; every status is one the scene documents.
+    for name in OPTIMIZERS:
+        if f"{name}.status" not in frame.data:
+            continue
+        status = frame.data[f"{name}.status"]
+        assert re.fullmatch(STATUS, status), status
+        for key in ("trail", "loss_gap", "position", "gradient"):
+            values = frame.data[f"{name}.{key}"]
+            assert np.all(np.isfinite(values)) or status.startswith("diverged"), (name, key, status)
+        assert np.all(frame.data[f"{name}.loss_gap"] > 0)  # plotted on a log axis
+    assert frame.message
