@@ -13,6 +13,7 @@ from explorer.jobs import JobRunner
 from explorer.params import ParamError, find
 from explorer.scene import Scene
 from explorer.session import Session
+from explorer.ui.layout import SCENE_LIST_LIMITS, AdaptiveSplitter, SceneList
 from explorer.ui.panel import ParamPanel
 from explorer.ui.playback import PlaybackBar
 from explorer.ui.view import SceneView
@@ -53,24 +54,12 @@ class MainWindow(QtWidgets.QMainWindow):
         #: Last chosen pixel width per picture format.
         self.export_widths = {".png": 1920, ".gif": 640}
 
-        # Left: the scene list.
-        self.scene_list = QtWidgets.QListWidget()
+        # Left: the scene list (rows follow its width; narrower and collapsible in small windows).
+        self.scene_list = SceneList()
         self.scene_list.setObjectName("scene-list")
-        self.scene_list.setMinimumWidth(220)
-        self.scene_list.setWordWrap(True)
-        self.scene_list.setSpacing(2)
+        self.scene_list.setMinimumWidth(SCENE_LIST_LIMITS[0] - 10)
         for item_scene in registry.scenes():
-            item = QtWidgets.QListWidgetItem()
-            item.setData(QtCore.Qt.ItemDataRole.UserRole, item_scene.id)
-            item.setData(QtCore.Qt.ItemDataRole.AccessibleTextRole, f"{item_scene.title}: {item_scene.summary}")
-            item.setToolTip(item_scene.summary)
-            label = QtWidgets.QLabel(f"<b>{item_scene.title}</b><br><small>{item_scene.summary}</small>")
-            label.setWordWrap(True)
-            label.setContentsMargins(6, 4, 6, 4)
-            label.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-            item.setSizeHint(QtCore.QSize(200, label.heightForWidth(200) + 10))
-            self.scene_list.addItem(item)
-            self.scene_list.setItemWidget(item, label)
+            self.scene_list.add_scene(item_scene.id, item_scene.title, item_scene.summary)
         self.scene_list.currentItemChanged.connect(self._scene_chosen)
 
         # Centre: tool strip + plots + playback bar.
@@ -96,16 +85,23 @@ class MainWindow(QtWidgets.QMainWindow):
         self.panel_layout = QtWidgets.QVBoxLayout(self.panel_holder)
         self.panel_layout.setContentsMargins(0, 0, 0, 0)
 
-        splitter = QtWidgets.QSplitter()
+        # Side panes take a share of the width that suits the window's size (explorer.ui.layout).
+        self.splitter = splitter = AdaptiveSplitter()
         splitter.addWidget(self.scene_list)
         splitter.addWidget(self.centre)
         splitter.addWidget(self.panel_holder)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([230, 830, 380])
+        splitter.setCollapsible(1, False)
+        splitter.setCollapsible(2, False)
         self.setCentralWidget(splitter)
 
+        # The frame's message is data (it may quote class names from a CSV): plain text, and a long
+        # one is cut at the window's edge (full text in the tooltip) instead of widening the window.
         self.frame_message = QtWidgets.QLabel()
         self.frame_message.setObjectName("frame-message")
+        self.frame_message.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.frame_message.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
+                                         QtWidgets.QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.frame_message, 1)
         self._build_menus()
 
@@ -155,11 +151,44 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addAction(action)  # shortcuts work even when the menu bar is hidden
         return action
 
+    def shortcut_rows(self) -> list[tuple[str, str]]:
+        """(keys, action) for every action of this window that has a shortcut, in menu order:
+        what F1 lists, read from the actions themselves so it cannot go stale."""
+        rows = []
+        for action in self.actions():
+            keys = " or ".join(k.toString(QtGui.QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts())
+            if keys:
+                rows.append((keys, action.text().replace("&", "").rstrip("…").strip()))
+        return rows
+
     def _show_shortcuts(self) -> None:
-        QtWidgets.QMessageBox.information(self, "Keyboard shortcuts", (
-            "Space  play / pause\nRight  step\nShift+Right  coarse step (e.g. one epoch)\n"
-            "Left  step back\nR  reset\nHome / End  first / last frame\n"
-            "Ctrl+E  export\nCtrl+S  save session\nCtrl+O  open session"))
+        """F1: a table of every keyboard shortcut (a dialog that does not block the window)."""
+        dialog = QtWidgets.QDialog(self)
+        dialog.setObjectName("shortcuts")
+        dialog.setWindowTitle("Keyboard shortcuts")
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        rows = self.shortcut_rows()
+        table = QtWidgets.QTableWidget(len(rows), 2, dialog)
+        table.setObjectName("shortcut-table")
+        table.setHorizontalHeaderLabels(["Key", "Action"])
+        table.verticalHeader().hide()
+        table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
+        table.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        for row, (keys, text) in enumerate(rows):
+            table.setItem(row, 0, QtWidgets.QTableWidgetItem(keys))
+            table.setItem(row, 1, QtWidgets.QTableWidgetItem(text))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        height = table.horizontalHeader().height() + sum(table.rowHeight(r) for r in range(len(rows))) + 4
+        table.setMinimumSize(table.horizontalHeader().length() + 40, min(height, 600))
+        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Close, dialog)
+        buttons.rejected.connect(dialog.reject)
+        layout = QtWidgets.QVBoxLayout(dialog)
+        layout.addWidget(table)
+        layout.addWidget(buttons)
+        self.shortcuts_dialog = dialog
+        dialog.open()
 
     def _show_about(self) -> None:
         QtWidgets.QMessageBox.about(self, "About ML Explorer",
@@ -409,6 +438,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.playback.set_position(timeline.cursor, timeline.head, timeline.start)
         message = frame.message or ("finished" if frame.done else "")
         self.frame_message.setText(message)
+        self.frame_message.setToolTip(message)
 
     # -- sessions on disk ------------------------------------------------------------------
     def open_session(self, source: Session | str | Path) -> bool:
@@ -504,6 +534,10 @@ class MainWindow(QtWidgets.QMainWindow):
         super().closeEvent(event)
 
 
+#: Width limits of the export dialog's path field (it grows with the path between them).
+PATH_FIELD_MIN_WIDTH, PATH_FIELD_MAX_WIDTH = 360, 900
+
+
 class ExportDialog(QtWidgets.QDialog):
     """Choose what to export, the pixel width of images, and the file."""
 
@@ -524,7 +558,10 @@ class ExportDialog(QtWidgets.QDialog):
         self.width.setToolTip("Pixel width of the PNG (or GIF) image; the height keeps the plot's aspect.")
         form.addRow("Width", self.width)
         row = QtWidgets.QHBoxLayout()
-        self.file = QtWidgets.QLineEdit(str(Path.cwd() / f"{stem}{suffix}"))
+        self.file = QtWidgets.QLineEdit()
+        self.file.setObjectName("export-path")
+        self.file.textChanged.connect(self._path_changed)
+        self.file.setText(str(Path.cwd() / f"{stem}{suffix}"))
         browse = QtWidgets.QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row.addWidget(self.file, 1)
@@ -550,6 +587,16 @@ class ExportDialog(QtWidgets.QDialog):
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export", self.file.text(), EXPORT_FILTERS[suffix])
         if path:
             self.file.setText(str(Path(path).with_suffix(suffix)))
+
+    def _path_changed(self, text: str) -> None:
+        # The whole path in view: the field is as wide as the path (up to PATH_FIELD_MAX_WIDTH;
+        # beyond that the end, i.e. the file name, stays in view), the tooltip always has all of it.
+        self.file.setToolTip(text)
+        margins = self.file.textMargins()
+        needed = self.file.fontMetrics().horizontalAdvance(text) + margins.left() + margins.right() + 16
+        self.file.setMinimumWidth(min(max(needed, PATH_FIELD_MIN_WIDTH), PATH_FIELD_MAX_WIDTH))
+        if not self.file.hasFocus():
+            self.file.end(False)
 
     def path(self) -> Path:
         return Path(self.file.text())

@@ -1,15 +1,20 @@
 """The parameter panel, generated from a scene's PARAMS: never a hand-wired slider."""
 from __future__ import annotations
 
+import html
 import math
 from typing import Any, Mapping
 
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.params import Bool, Choice, Float, Int, Param
 from explorer.scene import Scene
 
 SLIDER_STEPS = 1000
+#: The panel is never narrower than this, nor than its widest row.
+MIN_WIDTH = 300
+#: The explainer folds away when open it would fill more than this share of the panel's height.
+EXPLAINER_SHARE = 0.4
 
 
 def tooltip(param: Param) -> str:
@@ -166,22 +171,43 @@ class ParamPanel(QtWidgets.QScrollArea):
         super().__init__(parent)
         self.scene = scene
         self.setWidgetResizable(True)
-        self.setMinimumWidth(330)
         # Text wraps to the panel's width; only a vertical scroll bar is ever needed.
         self.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         body = QtWidgets.QWidget()
+        self._body = body
         layout = QtWidgets.QVBoxLayout(body)
         layout.setContentsMargins(10, 10, 10, 10)
 
-        title = QtWidgets.QLabel(f"<h3 style='margin:0'>{scene.title}</h3>")
+        title = QtWidgets.QLabel()
+        title.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        title.setText(f"<h3 style='margin:0'>{html.escape(scene.title)}</h3>")
+        title.setWordWrap(True)
         layout.addWidget(title)
+        # The explainer folds away behind "What this shows": on its own when it would take more
+        # than EXPLAINER_SHARE of the panel's height (so Presets and the first controls stay in
+        # view), until the user opens or closes it.
+        self.explainer: QtWidgets.QLabel | None = None
+        self.explainer_toggle: QtWidgets.QToolButton | None = None
+        self._explainer_auto = True
         if scene.explainer:
+            toggle = QtWidgets.QToolButton()
+            toggle.setObjectName("explainer-toggle")
+            toggle.setText("What this shows")
+            toggle.setCheckable(True)
+            toggle.setChecked(True)
+            toggle.setAutoRaise(True)
+            toggle.setArrowType(QtCore.Qt.ArrowType.DownArrow)
+            toggle.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            toggle.setToolTip("Show or hide the explanation of this scene.")
+            toggle.toggled.connect(self._explainer_toggled)
+            layout.addWidget(toggle)
             explainer = QtWidgets.QLabel(scene.explainer)
             explainer.setObjectName("explainer")
             explainer.setTextFormat(QtCore.Qt.TextFormat.MarkdownText)  # **bold**, lists
             explainer.setWordWrap(True)
             explainer.setStyleSheet("color: #444;")
             layout.addWidget(explainer)
+            self.explainer, self.explainer_toggle = explainer, toggle
 
         self.presets = QtWidgets.QComboBox()
         self.presets.setObjectName("presets")
@@ -197,6 +223,7 @@ class ParamPanel(QtWidgets.QScrollArea):
         self.presets.setVisible(bool(scene.presets))
         layout.addWidget(self.presets)
         self.preset_note = QtWidgets.QLabel()
+        self.preset_note.setTextFormat(QtCore.Qt.TextFormat.PlainText)
         self.preset_note.setWordWrap(True)
         self.preset_note.setStyleSheet("color: #0072B2;")
         self.preset_note.hide()
@@ -225,6 +252,7 @@ class ParamPanel(QtWidgets.QScrollArea):
                 form.addRow(control.widget)
             else:
                 label = QtWidgets.QLabel(param.title)
+                label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
                 label.setToolTip(tooltip(param))
                 form.addRow(label, control.widget)
             self._rows[param.name] = (form, control.widget)
@@ -247,6 +275,46 @@ class ParamPanel(QtWidgets.QScrollArea):
         layout.addStretch(1)
         self.setWidget(body)
         self.set_values(values)
+
+    # -- fitting the panel's size --------------------------------------------------------
+    def _explainer_toggled(self, shown: bool) -> None:
+        self._explainer_auto = False  # the user decided; no more automatic folding
+        self._show_explainer(shown)
+
+    def _show_explainer(self, shown: bool) -> None:
+        if self.explainer is None or self.explainer_toggle is None:
+            return
+        with QtCore.QSignalBlocker(self.explainer_toggle):
+            self.explainer_toggle.setChecked(shown)
+        self.explainer_toggle.setArrowType(QtCore.Qt.ArrowType.DownArrow if shown else QtCore.Qt.ArrowType.RightArrow)
+        self.explainer.setVisible(shown)
+
+    def explainer_fits(self) -> bool:
+        """Whether the open explainer leaves Presets and the first controls in view."""
+        if self.explainer is None:
+            return True
+        # As if the scroll bar were there, so showing or hiding the explainer cannot flip the choice.
+        margins = self._body.layout().contentsMargins()
+        width = (self.width() - 2 * self.frameWidth() - self.verticalScrollBar().sizeHint().width()
+                 - margins.left() - margins.right())
+        return self.explainer.heightForWidth(max(width, 50)) <= EXPLAINER_SHARE * self.viewport().height()
+
+    def _fit(self) -> None:
+        # Wide enough for the widest row, so no label is ever cut off (there is no horizontal scrolling).
+        scroll_bar = self.verticalScrollBar().sizeHint().width()
+        needed = max(self._body.minimumSizeHint().width() + scroll_bar + 2 * self.frameWidth(), MIN_WIDTH)
+        if needed != self.minimumWidth():
+            self.setMinimumWidth(needed)
+        if self._explainer_auto:
+            self._show_explainer(self.explainer_fits())
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def showEvent(self, event: QtGui.QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        self._fit()
 
     def _preset_activated(self, index: int) -> None:
         name = self.presets.itemData(index)
@@ -278,6 +346,7 @@ class ParamPanel(QtWidgets.QScrollArea):
                 shown_groups.add(param.group)
         for group, box in self._boxes.items():
             box.setVisible(group in shown_groups)
+        self._fit()
 
     def set_seed(self, seed: int) -> None:
         with QtCore.QSignalBlocker(self.seed):

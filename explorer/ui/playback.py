@@ -12,6 +12,11 @@ from PySide6 import QtCore, QtGui, QtWidgets
 TIMERS: "weakref.WeakSet[QtCore.QTimer]" = weakref.WeakSet()
 
 FRAME_INTERVAL_MS = 16  # ~60 fps
+#: The scrubber never gets narrower than this (a stub cannot be dragged).
+SCRUB_MIN_WIDTH = 120
+#: The frame counter is at least as wide as this text, so it does not jump while playing.
+COUNTER_TEMPLATE = "step 0000 / 0000"
+GAP = 12
 
 
 class PlaybackBar(QtWidgets.QWidget):
@@ -34,10 +39,22 @@ class PlaybackBar(QtWidgets.QWidget):
         self._clock = QtCore.QElapsedTimer()
         self._owed = 0.0
 
-        layout = QtWidgets.QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 8, 4)
+        # Two groups (the buttons and speed; the scrubber and counter) side by side, or stacked
+        # when the bar is too narrow for one row: see _fit(). The layout must not impose its
+        # one-row minimum width on the window (minimumSizeHint says what the bar really needs).
+        self._rows = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.LeftToRight, self)
+        self._rows.setContentsMargins(8, 4, 8, 4)
+        self._rows.setSizeConstraint(QtWidgets.QLayout.SizeConstraint.SetNoConstraint)
+        controls = QtWidgets.QHBoxLayout()
+        position = QtWidgets.QHBoxLayout()
+        self._rows.addLayout(controls)
+        self._rows.addLayout(position, 1)
         style = self.style()
         icon = QtWidgets.QStyle.StandardPixmap
+        #: Never shown: measures a button's width with and without its label.
+        self._probe = QtWidgets.QToolButton(self)
+        self._probe.hide()
+        self._buttons: list[QtWidgets.QToolButton] = []
 
         def button(name: str, text: str, pixmap, tip: str) -> QtWidgets.QToolButton:
             widget = QtWidgets.QToolButton()
@@ -47,7 +64,8 @@ class PlaybackBar(QtWidgets.QWidget):
             widget.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             widget.setToolTip(tip)
             widget.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
-            layout.addWidget(widget)
+            controls.addWidget(widget)
+            self._buttons.append(widget)
             return widget
 
         self.reset_button = button("reset", "Reset", icon.SP_MediaSkipBackward, "Start the run again (R)")
@@ -62,31 +80,34 @@ class PlaybackBar(QtWidgets.QWidget):
         self.step_button.clicked.connect(self.stepRequested)
         self.coarse_button.clicked.connect(self.coarseStepRequested)
 
-        layout.addSpacing(12)
-        layout.addWidget(QtWidgets.QLabel("Speed"))
+        controls.addSpacing(GAP)
+        self.speed_label = QtWidgets.QLabel("Speed")
+        controls.addWidget(self.speed_label)
         self.speed = QtWidgets.QSpinBox()
         self.speed.setObjectName("speed")
         self.speed.setRange(1, 2000)
         self.speed.setValue(30)
         self.speed.setSuffix(" steps/s")
         self.speed.setToolTip("How many steps per second Play computes (the display stays at up to 60 fps).")
-        layout.addWidget(self.speed)
+        controls.addWidget(self.speed)
 
-        layout.addSpacing(12)
         self.scrub = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.scrub.setObjectName("scrub")
         self.scrub.setRange(0, 0)
+        self.scrub.setMinimumWidth(SCRUB_MIN_WIDTH)
         self.scrub.setToolTip("Scrub through the history of this run.")
         self.scrub.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.scrub.valueChanged.connect(self.seekRequested)
-        layout.addWidget(self.scrub, 1)
+        position.addWidget(self.scrub, 1)
         self.counter = QtWidgets.QLabel()
         self.counter.setObjectName("counter")
-        self.counter.setMinimumWidth(130)
         self.counter.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
         font = QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont)
         self.counter.setFont(font)
-        layout.addWidget(self.counter)
+        self.counter.setMinimumWidth(self._text_width(self.counter, COUNTER_TEMPLATE))
+        position.addWidget(self.counter)
+        #: (labels on the buttons, two rows) as last laid out.
+        self.mode: tuple[bool, bool] | None = (True, False)
         self.set_position(0, 0, 0)
 
     def set_coarse_label(self, label: str | None) -> None:
@@ -94,6 +115,80 @@ class PlaybackBar(QtWidgets.QWidget):
         if label:
             self.coarse_button.setText(label)
             self.coarse_button.setToolTip(f"{label} (Shift+Right)")
+        self._fit()
+
+    # -- fitting the width ---------------------------------------------------------------
+    @staticmethod
+    def _text_width(label: QtWidgets.QLabel, text: str) -> int:
+        margins = label.contentsMargins()
+        return label.fontMetrics().horizontalAdvance(text) + margins.left() + margins.right() + 2
+
+    def _button_width(self, button: QtWidgets.QToolButton, labels: bool) -> int:
+        """The width the button asks for with its label (or icon only), whatever it shows now."""
+        style = (QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon if labels
+                 else QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self._probe.setIcon(button.icon())
+        self._probe.setToolButtonStyle(style)
+        texts = ("Play", "Pause") if button is self.play_button else (button.text(),)
+        widths = []
+        for text in texts:  # Play and Pause take the same room, so pressing Play never re-flows the bar
+            self._probe.setText(text)
+            widths.append(self._probe.sizeHint().width())
+        return max(widths)
+
+    def _controls_width(self, labels: bool) -> int:
+        buttons = [b for b in self._buttons if not b.isHidden()]
+        spacing = max(self._rows.spacing(), 0)
+        width = sum(self._button_width(b, labels) for b in buttons) + spacing * (len(buttons) - 1)
+        width += GAP + spacing + self.speed.sizeHint().width()
+        if labels:
+            width += spacing + self.speed_label.sizeHint().width()
+        return width
+
+    def _position_width(self) -> int:
+        return SCRUB_MIN_WIDTH + max(self._rows.spacing(), 0) + self.counter.minimumWidth()
+
+    def _choose(self, width: int) -> tuple[bool, bool]:
+        """(labels, two rows) for a bar this wide: one row with labels, one row of icons, two rows
+        with labels, two rows of icons, in this order of preference."""
+        margins = self._rows.contentsMargins()
+        room = width - margins.left() - margins.right()
+        spacing = max(self._rows.spacing(), 0)
+        position = self._position_width()
+        for labels, wrapped in ((True, False), (False, False), (True, True)):
+            controls = self._controls_width(labels)
+            need = max(controls, position) if wrapped else controls + spacing + position
+            if need <= room:
+                return labels, wrapped
+        return False, True
+
+    def _fit(self) -> None:
+        labels, wrapped = mode = self._choose(self.width())
+        if mode == self.mode:
+            return
+        self.mode = mode
+        style = (QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon if labels
+                 else QtCore.Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for button in self._buttons:
+            button.setToolButtonStyle(style)
+        self.speed_label.setVisible(labels)
+        self._rows.setDirection(QtWidgets.QBoxLayout.Direction.TopToBottom if wrapped
+                                else QtWidgets.QBoxLayout.Direction.LeftToRight)
+        self.updateGeometry()
+
+    def minimumSizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+        # The narrowest the bar can be: two rows of icons. Height: what the current mode needs.
+        margins = self._rows.contentsMargins()
+        width = max(self._controls_width(False), self._position_width()) + margins.left() + margins.right()
+        return QtCore.QSize(width, self._rows.minimumSize().height())
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - Qt's name
+        return QtCore.QSize(max(self._rows.sizeHint().width(), self.minimumSizeHint().width()),
+                            self._rows.sizeHint().height())
+
+    def resizeEvent(self, event: QtGui.QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
 
     # -- playing -------------------------------------------------------------------------
     @property
@@ -137,5 +232,11 @@ class PlaybackBar(QtWidgets.QWidget):
         with QtCore.QSignalBlocker(self.scrub):
             self.scrub.setRange(start, head)
             self.scrub.setValue(cursor)
-        self.counter.setText(f"step {cursor} / {head}")
+        text = f"step {cursor} / {head}"
+        self.counter.setText(text)
+        needed = self._text_width(self.counter, text)
+        if needed > self.counter.minimumWidth():  # grows with the run, never clipped
+            self.counter.setMinimumWidth(needed)
+            self.mode = None  # re-choose the layout for the wider counter
+            self._fit()
         self.back_button.setEnabled(cursor > start)

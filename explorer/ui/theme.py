@@ -1,6 +1,7 @@
 """One palette for every scene: colour-blind-safe series colours, colour maps done in NumPy."""
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -77,3 +78,40 @@ class LogAxis(pg.AxisItem):
         mantissa = np.round(10 ** (minor - np.floor(minor + 1e-9)), 6)
         preferred = np.isin(mantissa, (1.0, 2.0, 5.0))
         return ticks[:-1] + [(None, list(minor[preferred])), (None, list(minor[~preferred]))]
+
+    def logTickStrings(self, values, scale, spacing):  # noqa: N802 - pyqtgraph's name
+        # One style per axis, chosen from the axis's whole visible range (pyqtgraph labels each
+        # tick level separately, so its own labels mix 10¹, 5·10¹ and 0.0001 on one axis).
+        low, high = sorted(self.range)
+        return log_tick_labels(np.asarray(values, dtype=float) + math.log10(scale or 1.0), low, high)
+
+
+#: A log axis labels its ticks as plain decimals only when it spans fewer than this many decades
+#: and stays within DECIMAL_LIMITS; otherwise every label is a power of ten (m·10ⁿ).
+DECIMAL_DECADES = 3
+DECIMAL_LIMITS = (1e-3, 1e4)
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def log_tick_labels(exponents, low: float, high: float) -> list[str]:
+    """Labels for ticks at 10**exponents on a log axis showing 10**low .. 10**high, all in one style:
+    plain decimals (0.01, 0.02, 0.5, 1, 20) when the axis spans < DECIMAL_DECADES decades within
+    DECIMAL_LIMITS, else powers of ten: 10ⁿ at decades, m·10ⁿ between them (2·10⁻⁵, 5·10³)."""
+    exponents = np.asarray(exponents, dtype=float)
+    decimals = (high - low < DECIMAL_DECADES and 10.0 ** low >= DECIMAL_LIMITS[0] * (1 - 1e-9)
+                and 10.0 ** high <= DECIMAL_LIMITS[1] * (1 + 1e-9))
+    labels = []
+    for exponent in exponents:
+        if not math.isfinite(exponent):
+            labels.append("")
+            continue
+        power = math.floor(exponent + 1e-9)
+        mantissa = round(10.0 ** (exponent - power), 6)
+        if mantissa >= 10.0:
+            mantissa, power = mantissa / 10.0, power + 1
+        if decimals:
+            labels.append(f"{float(f'{mantissa * 10.0 ** power:.6g}'):.6g}")
+        else:
+            digits = str(power).translate(_SUPERSCRIPT)
+            labels.append(f"10{digits}" if mantissa == 1.0 else f"{mantissa:g}·10{digits}")
+    return labels
