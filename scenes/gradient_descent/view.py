@@ -474,13 +474,17 @@ class GradientDescentView(SceneView):
         """Put each "diverged" label by its optimiser's last point, but wholly inside the visible
         map: the anchor is the point's relative position in the view (0 at the left or top edge,
         1 at the right or bottom), so a label slides inwards by as much as it would stick out."""
-        (v0, v1), (w0, w1) = self.plots["surface"].getViewBox().viewRange()
+        box = self.plots["surface"].getViewBox()
+        (v0, v1), (w0, w1) = box.viewRange()
+        # A few pixels' margin for the label's border.
+        pixel_x, pixel_y = (abs(value) for value in box.viewPixelSize())
+        margin_x, margin_y = min(4 * pixel_x, 0.1 * (v1 - v0)), min(4 * pixel_y, 0.1 * (w1 - w0))
         for name, note in self.notes.items():
             if not note.isVisible() or name not in self._note_at:
                 continue
             x, y = self._note_at[name]
-            x = min(max(x, v0), v1)
-            y = min(max(y, w0), w1)
+            x = min(max(x, v0 + margin_x), v1 - margin_x)
+            y = min(max(y, w0 + margin_y), w1 - margin_y)
             note.setAnchor(((x - v0) / (v1 - v0), (w1 - y) / (w1 - w0)))
             note.setPos(x, y)
 
