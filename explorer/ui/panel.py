@@ -290,14 +290,20 @@ class ParamPanel(QtWidgets.QScrollArea):
         self.explainer.setVisible(shown)
 
     def explainer_fits(self) -> bool:
-        """Whether the open explainer leaves Presets and the first controls in view."""
+        """Whether the open explainer leaves Presets and the first controls in view: it takes at
+        most EXPLAINER_SHARE of the panel's height, or everything fits without scrolling anyway."""
         if self.explainer is None:
             return True
         # As if the scroll bar were there, so showing or hiding the explainer cannot flip the choice.
-        margins = self._body.layout().contentsMargins()
-        width = (self.width() - 2 * self.frameWidth() - self.verticalScrollBar().sizeHint().width()
-                 - margins.left() - margins.right())
-        return self.explainer.heightForWidth(max(width, 50)) <= EXPLAINER_SHARE * self.viewport().height()
+        layout = self._body.layout()
+        margins = layout.contentsMargins()
+        body_width = self.width() - 2 * self.frameWidth() - self.verticalScrollBar().sizeHint().width()
+        explainer = self.explainer.heightForWidth(max(body_width - margins.left() - margins.right(), 50))
+        others = layout.heightForWidth(body_width) if layout.hasHeightForWidth() else layout.sizeHint().height()
+        if self.explainer.isVisibleTo(self._body):
+            others -= explainer + layout.spacing()
+        room = self.viewport().height()
+        return explainer <= max(EXPLAINER_SHARE * room, room - others)
 
     def _fit(self) -> None:
         # Wide enough for the widest row, so no label is ever cut off (there is no horizontal scrolling).

@@ -1,10 +1,12 @@
 """The generated parameter panel: one control per declaration, log sliders, conditional rows."""
+import dataclasses
 import math
 
 import pytest
+from PySide6 import QtCore, QtWidgets
 
 from explorer.params import Bool, Choice, Float, Int
-from explorer.scene import Frame, Scene
+from explorer.scene import Frame, Preset, Scene
 from explorer.ui.panel import ParamPanel
 
 
@@ -74,3 +76,28 @@ def test_seed_box_emits_new_seed(panel, qtbot):
     with qtbot.waitSignal(panel.seedChanged) as blocker:
         panel.seed.setValue(42)
     assert blocker.args == [42]
+
+
+LONG = dataclasses.replace(SCENE, explainer="A long explanation of what this scene shows. " * 40,
+                           presets=(Preset("One lesson", {"rate": 0.1}, "What it shows."),))
+
+
+@pytest.mark.parametrize("height, shown", [(1000, True), (420, False)])
+def test_explainer_folds_only_when_it_would_push_the_controls_out_of_view(qtbot, height, shown):
+    widget = ParamPanel(LONG, LONG.resolve(), seed=0)
+    qtbot.addWidget(widget)
+    widget.resize(330, height)
+    widget.show()
+    for _ in range(3):
+        QtWidgets.QApplication.processEvents()
+        qtbot.wait(10)
+    explainer_height = widget.explainer.heightForWidth(widget.explainer.width() or 280)
+    assert explainer_height > 0.4 * height  # longer than its share: shown only if everything fits
+    assert widget.explainer.isVisible() == shown
+    assert widget.explainer_toggle.isChecked() == shown
+    assert widget.presets.isVisible()
+    presets = widget.presets.mapTo(widget.viewport(), QtCore.QPoint(0, widget.presets.height()))
+    assert presets.y() <= widget.viewport().height()
+    last = widget.seed.mapTo(widget.viewport(), QtCore.QPoint(0, widget.seed.height()))
+    if shown:
+        assert last.y() <= widget.viewport().height()  # all of it fits: nothing was hidden for nothing
