@@ -2,7 +2,10 @@
 compare grid, a drawing tool strip; a finer map replaces the coarse one when the view is idle."""
 from __future__ import annotations
 
+import html
+import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -16,9 +19,14 @@ from explorer.scene import Frame, Scene
 from explorer.ui import theme
 from explorer.ui.view import SceneView
 from scenes.decision_boundaries import models
+from scenes.decision_boundaries import sim as scene_sim
 
 MAX_CLASSES = 10
 IDLE_MS = 120
+#: Height of each compare panel's two-line title, kept outside its map (pixels).
+COMPARE_TITLE_HEIGHT = 38
+#: A running import shows its elapsed time, refreshed this often (ms).
+IMPORT_TICK_MS = 100
 #: Longest UI-thread slice spent updating compare plots before yielding to the event loop.
 COMPARE_SLICE_MS = 15
 
@@ -77,6 +85,28 @@ def _refine_job(key, refiner: models.Refiner, stage: int, classes: np.ndarray):
     return key, proba, *render(proba, classes, refiner.extent)
 
 
+def _read_csv_job(path: str, test_fraction: float) -> tuple[str, Any]:
+    """Read and validate a CSV in a worker: ("ok", user data) or ("error", the message to show)."""
+    try:
+        data = datasets.read_csv(path)
+        datasets.from_user(data, test_fraction)
+    except ValueError as error:  # CSVError / DataError: a message for the user, never a traceback
+        return "error", str(error)
+    return "ok", data
+
+
+#: The user data has not been edited since the shown frame (see DecisionBoundaryView._pending).
+_NO_EDIT = object()
+
+
+def _plain_label(text: str = "") -> QtWidgets.QLabel:
+    """A QLabel that never interprets its text as HTML (file, column and class names are user text)."""
+    label = QtWidgets.QLabel()
+    label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+    label.setText(text)
+    return label
+
+
 def _set_points(item: pg.ScatterPlotItem, points: np.ndarray, **style) -> None:
     # An empty setData makes pyqtgraph compute bounds of nothing (an All-NaN warning);
     # an empty item is hidden, so a repaint does not visit it at all.
@@ -123,8 +153,22 @@ class DecisionBoundaryView(SceneView):
         self._last: dict[str, tuple] = {}
         self._applied: Any = None
         self._coarse: OrderedDict[Any, tuple] = OrderedDict()
+        #: The user data last asked for (None: generated data) until a frame shows it: the
+        #: authoritative points for the next click, so quick clicks before a redraw all count.
+        self._pending: Any = _NO_EDIT
+        #: Where the current user data came from (file, columns, read_as) while frames show it.
+        self._source: dict[str, Any] | None = None
+        self._hover_at: tuple[float, float] | None = None
+        self._import_path: str | None = None
+        self._import_clock = QtCore.QElapsedTimer()
+        self._import_timer = QtCore.QTimer(self)
+        self._import_timer.setInterval(IMPORT_TICK_MS)
+        self._import_timer.timeout.connect(self._import_tick)
+        self.error_box: QtWidgets.QMessageBox | None = None
         self._runner = JobRunner(self)
         self._runner.finished.connect(self._refined)
+        self._runner.finished.connect(self._import_finished)
+        self._runner.failed.connect(self._import_failed)
         self._idle = QtCore.QTimer(self)
         self._idle.setSingleShot(True)
         self._idle.setInterval(IDLE_MS)
@@ -137,6 +181,8 @@ class DecisionBoundaryView(SceneView):
         scene = self.widget.scene()
         scene.sigMouseClicked.connect(self._clicked)
         scene.sigMouseMoved.connect(self._moved)
+        # Leave clears the hover read-out (on the view widget, not its viewport: close() deletes that).
+        self.widget.installEventFilter(self)
 
     # -- building (once) ---------------------------------------------------------------------
     def _build_main(self) -> None:
@@ -176,6 +222,22 @@ class DecisionBoundaryView(SceneView):
         self.error_items.setVisible(False)
         plot.addItem(self.support_items)
         plot.addItem(self.error_items)
+        # What every marker means, for the classes and markers on screen (see _show_legend).
+        self.legend = pg.LegendItem(offset=(-8, 8), pen=pg.mkPen("#bbbbbb"), brush=pg.mkBrush(255, 255, 255, 215),
+                                    labelTextSize="8pt", verSpacing=-6)
+        self.legend.setParentItem(plot.vb)
+        self.legend.setZValue(30)
+        self.legend.setVisible(False)
+        self._legend_entries: tuple[str, ...] = ()
+        self._legend_samples = {
+            "test": pg.ScatterPlotItem(size=8, symbol=theme.TEST_SYMBOL, brush=pg.mkBrush(255, 255, 255, 200),
+                                       pen=pg.mkPen(theme.MUTED, width=2)),
+            "error": pg.ScatterPlotItem(size=7, symbol=theme.ERROR_SYMBOL, brush=pg.mkBrush("#000000"),
+                                        pen=pg.mkPen("#000000", width=1)),
+            "support": pg.ScatterPlotItem(size=15, symbol="o", brush=None, pen=pg.mkPen("#000000", width=1)),
+        }
+        self._class_samples = [pg.ScatterPlotItem(size=8, symbol=theme.TRAIN_SYMBOL, brush=pg.mkBrush(class_color(k)),
+                                                  pen=pg.mkPen("w", width=1)) for k in range(MAX_CLASSES)]
         self.corner = pg.TextItem(anchor=(0, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 200))
         self.corner.setParentItem(plot.vb)
         self.corner.setPos(6, 6)
@@ -203,6 +265,7 @@ class DecisionBoundaryView(SceneView):
                                         name="test")
         self.main_layout.layout.setColumnStretchFactor(0, 3)
         self.main_layout.layout.setColumnStretchFactor(1, 1)
+        self.accuracy_shown = True
 
     def _build_compare(self) -> None:
         self.compare_layout = pg.GraphicsLayout()
@@ -217,6 +280,13 @@ class DecisionBoundaryView(SceneView):
             plot.hideButtons()
             plot.hideAxis("left")
             plot.hideAxis("bottom")
+            # A two-line title in a row of its own, as tall as its text: never drawn over the map.
+            plot.setTitle(" ", size="10pt")
+            plot.titleLabel.setMaximumHeight(COMPARE_TITLE_HEIGHT)
+            plot.titleLabel.setMinimumHeight(COMPARE_TITLE_HEIGHT)
+            plot.layout.setRowFixedHeight(0, COMPARE_TITLE_HEIGHT)
+            # Equal preferred sizes: the grid then shares space equally, whatever each title's width.
+            plot.setPreferredSize(120, 100)
             image = pg.ImageItem(axisOrder="row-major")
             line = pg.PlotDataItem(pen=pg.mkPen(theme.FOREGROUND, width=1), connect="finite")
             for item in (image, line):
@@ -225,6 +295,10 @@ class DecisionBoundaryView(SceneView):
             self.compare_plots.append(plot)
             self.compare_images.append(image)
             self.compare_lines.append(line)
+        for index in range(3):  # equal panels whatever their titles and contents
+            self.compare_layout.layout.setColumnStretchFactor(index, 1)
+        for index in range(2):
+            self.compare_layout.layout.setRowStretchFactor(index, 1)
 
     # -- tool strip ----------------------------------------------------------------------------
     def tools(self) -> QtWidgets.QWidget:
@@ -257,23 +331,48 @@ class DecisionBoundaryView(SceneView):
         row.addWidget(self.add_class_button)
         row.addWidget(self.remove_class_button)
         row.addSpacing(12)
+        limits = (f"at most {datasets.MAX_IMPORT_ROWS:,} rows, values within ±{datasets.MAX_ABS_VALUE:g}; "
+                  "comma, semicolon or tab separated, any common encoding")
+        self.tool_buttons: dict[str, QtWidgets.QPushButton] = {}
         for text, tip, slot in (
             ("Clear", "Remove every point and start drawing from scratch", self.clear_points),
             ("Regenerate", "A new random draw of the generated data set", self.regenerate),
-            ("Import CSV…", "Load x, y, label rows from a CSV file", self.import_csv_dialog),
+            ("Import CSV…", f"Load x, y, label rows from a CSV file ({limits})", self.import_csv_dialog),
         ):
             button = QtWidgets.QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(slot)
             row.addWidget(button)
+            self.tool_buttons[text] = button
+        # A running import: what is read, for how long, and a way out.
+        self.import_status = _plain_label()
+        self.import_status.setVisible(False)
+        self.import_progress = QtWidgets.QProgressBar()
+        self.import_progress.setRange(0, 0)  # busy: the reader cannot tell how far it is
+        self.import_progress.setMaximumWidth(80)
+        self.import_progress.setMaximumHeight(14)
+        self.import_progress.setTextVisible(False)
+        self.import_progress.setVisible(False)
+        self.import_cancel = QtWidgets.QToolButton(text="Cancel")
+        self.import_cancel.setToolTip("Stop importing; the current data stays")
+        self.import_cancel.clicked.connect(self.cancel_import)
+        self.import_cancel.setVisible(False)
+        for widget in (self.import_progress, self.import_status, self.import_cancel):
+            row.addWidget(widget)
         self.compare_button = QtWidgets.QPushButton("Compare")
         self.compare_button.setCheckable(True)
         self.compare_button.setToolTip("Show the chosen classifiers side by side on the same data")
         self.compare_button.setChecked(bool(self.params.get("compare")))
         self.compare_button.toggled.connect(lambda on: self.paramsRequested.emit({"compare": bool(on)}))
         row.addWidget(self.compare_button)
-        row.addStretch(1)
+        row.addSpacing(8)
+        #: What the points on screen are: generated, drawn or "Imported: name.csv".
+        self.data_label = _plain_label()
+        self.data_label.setMinimumWidth(40)
+        self.data_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        row.addWidget(self.data_label, 1)
         self._tools = strip
+        self._update_data_label()
         self._update_class_buttons()
         return strip
 
@@ -307,59 +406,212 @@ class DecisionBoundaryView(SceneView):
 
     # -- user data -----------------------------------------------------------------------------
     def _points(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """The user's points: the pending edit if one is on its way, else the shown frame's."""
+        if self._pending is not _NO_EDIT and self._pending is not None:
+            data = self._pending
+            return (np.asarray(data["x"], dtype=float).reshape(-1, 2), np.asarray(data["labels"], dtype=int),
+                    list(data.get("names") or []))
         if self.frame is None:
             return np.zeros((0, 2)), np.zeros(0, dtype=int), []
         data = self.frame.data
         return np.asarray(data["x"]), np.asarray(data["labels"], dtype=int), list(data["names"])
 
-    @staticmethod
-    def _data(x: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, Any]:
+    def _data(self, x: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, Any]:
         k = int(labels.max()) + 1 if len(labels) else 0
         names = list(names) + [f"class {i}" for i in range(len(names), k)]
-        return {"x": np.asarray(x, dtype=float).reshape(-1, 2).tolist(),
+        data = {"x": np.asarray(x, dtype=float).reshape(-1, 2).tolist(),
                 "labels": [int(v) for v in labels], "names": names}
+        if self._source is not None:  # edited imported data keeps its column names
+            data.update({key: self._source[key] for key in ("columns", "label_column", "file") if key in self._source})
+            data["edited"] = True
+        return data
+
+    def request_data(self, data: dict[str, Any] | None) -> None:
+        """Ask the window for new user data (None: generated data), remembered until a frame shows it."""
+        self._pending = data
+        if data is None:
+            self._source = None
+        elif "file" in data:
+            self._source = {key: data[key] for key in ("file", "columns", "label_column", "read_as", "edited")
+                            if key in data}
+        else:
+            self._source = None
+        if not self._compare_mode and data is not None:
+            self._show_pending_points()
+        self._update_data_label()
+        self.dataRequested.emit(data)
+
+    def _shows_pending(self, frame: Frame) -> bool:
+        """True if ``frame`` shows the pending user data (so the frame is the truth again)."""
+        data = frame.data
+        if self._pending is None:
+            return not data["user_data"]
+        if not data["user_data"]:
+            return False
+        x = np.asarray(self._pending["x"], dtype=float).reshape(-1, 2)
+        return (x.shape == np.shape(data["x"]) and np.array_equal(x, data["x"])
+                and np.array_equal(np.asarray(self._pending["labels"], dtype=int), data["labels"]))
 
     def add_point(self, x: float, y: float, label: int | None = None) -> None:
         points, labels, names = self._points()
         label = self.selected_class if label is None else int(label)
-        self.dataRequested.emit(self._data(np.vstack([points, [[x, y]]]), np.append(labels, label), names))
+        self.request_data(self._data(np.vstack([points, [[x, y]]]), np.append(labels, label), names))
 
     def remove_nearest(self, x: float, y: float) -> None:
         points, labels, names = self._points()
-        if not len(points):
+        if not len(points) or self.frame is None:
             return
         extent = np.asarray(self.frame.data["extent"])
         scale = np.array([extent[1] - extent[0], extent[3] - extent[2]])
         nearest = int(np.argmin((((points - [x, y]) / scale) ** 2).sum(axis=1)))
         keep = np.arange(len(points)) != nearest
-        self.dataRequested.emit(self._data(points[keep], labels[keep], names))
+        self.request_data(self._data(points[keep], labels[keep], names))
 
     def clear_points(self) -> None:
-        self.dataRequested.emit({"x": [], "labels": [], "names": []})
+        self._source = None
+        self.request_data({"x": [], "labels": [], "names": []})
 
     def regenerate(self) -> None:
-        if self.frame is not None and self.frame.data["user_data"]:
-            self.dataRequested.emit(None)
+        generated = self._pending is None or (self._pending is _NO_EDIT and self.frame is not None
+                                              and not self.frame.data["user_data"])
+        if not generated:
+            self.request_data(None)
         seed = (int(self.params.get("data_seed", 0)) + 1) % 100000
         self.paramsRequested.emit({"data_seed": seed})
 
+    def remove_class(self) -> None:
+        if self.n_draw_classes <= 2:
+            self.messageRequested.emit("Two classes are the minimum")
+            return
+        self.n_draw_classes -= 1
+        removed = self.n_draw_classes
+        self._update_class_buttons()
+        x, labels, names = self._points()
+        if (labels == removed).any():
+            keep = labels != removed
+            self.request_data(self._data(x[keep], labels[keep], names))
+
+    # -- CSV import ----------------------------------------------------------------------------
     def import_csv(self, path: str) -> bool:
-        """Read a CSV and ask for it as the data; on a problem emit messageRequested and change nothing."""
-        try:
-            data = datasets.read_csv(path)
-            datasets.from_user(data, float(self.params.get("test_fraction", 0.3)))
-        except ValueError as error:
-            self.messageRequested.emit(f"CSV import: {error}")
+        """Read a CSV now (on the calling thread) and ask for it as the data; on a problem emit
+        messageRequested and change nothing. The Import button uses :meth:`start_import`."""
+        outcome, result = _read_csv_job(str(path), float(self.params.get("test_fraction", 0.3)))
+        return self._use_import(str(path), outcome, result, dialog=False)
+
+    def start_import(self, path: str) -> None:
+        """Read a CSV in the background (the view's job runner); the tool strip shows it running."""
+        self._import_path = str(path)
+        self._runner.submit("import", _read_csv_job, str(path), float(self.params.get("test_fraction", 0.3)))
+        self._import_clock.start()
+        self._import_timer.start()
+        self._import_tick()
+        if self._tools is not None:
+            for widget in (self.import_status, self.import_progress, self.import_cancel):
+                widget.setVisible(True)
+            self.tool_buttons["Import CSV…"].setEnabled(False)
+
+    @property
+    def importing(self) -> bool:
+        return self._import_path is not None
+
+    def cancel_import(self) -> None:
+        """Forget the running import (its result is dropped); the current data stays."""
+        if self._import_path is None:
+            return
+        cancel = getattr(self._runner, "cancel", None)
+        if cancel is not None:
+            cancel("import")
+        name = Path(self._import_path).name
+        self._end_import()
+        self.messageRequested.emit(f"Import of {name} cancelled; the data did not change")
+
+    def _import_tick(self) -> None:
+        if self._tools is not None and self._import_path is not None:
+            seconds = self._import_clock.elapsed() / 1000.0
+            self.import_status.setText(f"Reading {Path(self._import_path).name}… {seconds:.1f} s")
+
+    def _end_import(self) -> None:
+        self._import_path = None
+        self._import_timer.stop()
+        if self._tools is not None:
+            for widget in (self.import_status, self.import_progress, self.import_cancel):
+                widget.setVisible(False)
+            self.tool_buttons["Import CSV…"].setEnabled(True)
+
+    def _import_finished(self, key: str, result) -> None:
+        if key != "import" or self._import_path is None:
+            return
+        path = self._import_path
+        self._end_import()
+        self._use_import(path, *result, dialog=True)
+
+    def _import_failed(self, key: str, message: str) -> None:
+        if key != "import" or self._import_path is None:
+            return
+        path = self._import_path
+        self._end_import()
+        self._use_import(path, "error", message, dialog=True)
+
+    def _use_import(self, path: str, outcome: str, result, dialog: bool) -> bool:
+        name = Path(path).name
+        if outcome != "ok":
+            text = f"CSV import of {name}: {result}"
+            self.messageRequested.emit(text)
+            if dialog:
+                self._show_error("Cannot import CSV", text)
             return False
+        data = result
+        data["file"] = name
         self.n_draw_classes = max(2, len(data["names"]))
         self._update_class_buttons()
-        self.dataRequested.emit(data)
+        self.request_data(data)
+        fit_limit = int(self.params.get("fit_max_points", getattr(scene_sim, "MAX_FIT_POINTS", 0)) or 0)
+        n_train = round(len(data["x"]) * (1 - float(self.params.get("test_fraction", 0.3))))
+        note = (f"; models are fitted on a random {fit_limit:,} of the ≈{n_train:,} training points "
+                "('Fit on at most')" if fit_limit and n_train > fit_limit else "")
+        self.messageRequested.emit(f"Imported {name}: {len(data['x']):,} rows, {len(data['names'])} classes "
+                                   f"(read as {data.get('read_as', 'UTF-8')}){note}")
         return True
 
+    def _show_error(self, title: str, text: str) -> None:
+        """A non-blocking warning dialog whose text is plain (it quotes file contents)."""
+        if self.error_box is not None:
+            self.error_box.close()
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text,
+                                    QtWidgets.QMessageBox.StandardButton.Ok, self.widget)
+        box.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result, box=box: self._forget_error_box(box))
+        self.error_box = box
+        box.open()
+
+    def _forget_error_box(self, box) -> None:
+        if self.error_box is box:
+            self.error_box = None
+
     def import_csv_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.widget, "Import CSV", "", "CSV files (*.csv);;All files (*)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.widget, "Import CSV", "", "CSV files (*.csv *.tsv *.txt);;All files (*)")
         if path:
-            self.import_csv(path)
+            self.start_import(path)
+
+    def _update_data_label(self) -> None:
+        if self._tools is None:
+            return
+        frame = self.frame
+        if self._source is not None:
+            text = f"Imported: {self._source['file']}" + (" (edited)" if self._source.get("edited") else "")
+            tip = f"{self._source['file']}, read as {self._source['read_as']}" if "read_as" in self._source else ""
+        elif (self._pending not in (_NO_EDIT, None)) or (self._pending is _NO_EDIT and frame is not None
+                                                        and frame.data["user_data"]):
+            count = len(self._points()[0])
+            text, tip = f"Your points: {count}", "Regenerate returns to generated data"
+        else:
+            n = int(self.params.get("n_samples", 0))
+            name = self.params.get("dataset", "")
+            label = dict(zip(datasets.DATASETS, datasets.DATASET_LABELS)).get(name, name)
+            text, tip = f"Generated: {label}, {n:,} points", "Draw or import points to use your own data"
+        self.data_label.setText(text)
+        self.data_label.setToolTip(f"<p>{html.escape(tip)}</p>" if tip else "")
 
     # -- mouse -----------------------------------------------------------------------------------
     def _clicked(self, event) -> None:
@@ -374,6 +626,8 @@ class DecisionBoundaryView(SceneView):
         vb = self.plots["map"].vb
         if not vb.sceneBoundingRect().contains(event.scenePos()):
             return
+        if self.legend.isVisible() and self.legend.sceneBoundingRect().contains(event.scenePos()):
+            return  # a click on the legend is not a point
         point = vb.mapSceneToView(event.scenePos())
         remove = (event.button() == QtCore.Qt.MouseButton.RightButton
                   or bool(event.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier))
@@ -388,26 +642,49 @@ class DecisionBoundaryView(SceneView):
             return
         vb = self.plots["map"].vb
         if not vb.sceneBoundingRect().contains(scene_pos):
-            self.hover.hide()
+            self.clear_hover()
             return
         point = vb.mapSceneToView(scene_pos)
         self.hover_text(point.x(), point.y())
 
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QtCore.QEvent.Type.Leave:
+            self.clear_hover()  # the mouse left the plots: a read-out would describe nothing
+        return False
+
+    def clear_hover(self) -> None:
+        self._hover_at = None
+        if self.hover.isVisible():
+            self.hover.hide()
+
+    def map_meaning(self) -> str:
+        """What the map's values are, as the hover read-out names them (the frame's score_kind)."""
+        kind = str(self.frame.data.get("score_kind", "")) if self.frame is not None else ""
+        if not kind:  # a frame from before score_kind: only the SVM's map is not a probability
+            kind = ("sigmoid of the SVM decision function (not a calibrated probability)"
+                    if self.params.get("classifier") == "svm" else "probability")
+        return kind if kind.startswith("probability") else f"score: {kind}"
+
     def hover_text(self, x: float, y: float) -> str:
-        """Show (and return) the predicted probabilities at (x, y)."""
+        """Show (and return) what the map says at (x, y): the value of each class."""
         proba = self._shown_proba
+        if self.frame is None or proba is None:
+            self.clear_hover()
+            return ""
         classes = self.frame.data["classes"]
         x0, x1, y0, y1 = self.frame.data["extent"]
-        if proba is None or not len(classes) or not (x0 <= x <= x1 and y0 <= y <= y1):
-            self.hover.hide()
+        if not len(classes) or not (x0 <= x <= x1 and y0 <= y <= y1):
+            self.clear_hover()
             return ""
         h, w = proba.shape[1:]
         col = min(w - 1, int((x - x0) / (x1 - x0) * w))
         row = min(h - 1, int((y - y0) / (y1 - y0) * h))
         names = list(self.frame.data["names"])
-        lines = [f"{names[c] if c < len(names) else c}: {proba[j, row, col]:.2f}" for j, c in enumerate(classes)]
+        lines = [self.map_meaning()]
+        lines += [f"{names[c] if c < len(names) else c}: {proba[j, row, col]:.2f}" for j, c in enumerate(classes)]
         text = "\n".join(lines)
-        self.hover.setText(text)
+        self._hover_at = (x, y)
+        self.hover.setText(text)  # TextItem.setText is plain text: class names are shown as typed
         self.hover.setPos(x, y)
         self.hover.show()
         return text
@@ -426,10 +703,15 @@ class DecisionBoundaryView(SceneView):
         self.widget.ci.removeItem(self.compare_layout if self._compare_mode else self.main_layout)
         self.widget.ci.addItem(self.compare_layout if compare else self.main_layout)
         self._compare_mode = compare
+        self.clear_hover()
 
     def show(self, frame: Frame) -> None:
         self.frame = frame
         data = frame.data
+        if self._pending is not _NO_EDIT and self._shows_pending(frame):
+            self._pending = _NO_EDIT  # the frame shows the user's latest edit: it is the truth again
+        if not data["user_data"] and self._pending is _NO_EDIT:
+            self._source = None
         labels = np.asarray(data["labels"])
         present = int(labels.max()) + 1 if len(labels) else 0
         if present > self.n_draw_classes:
@@ -441,6 +723,7 @@ class DecisionBoundaryView(SceneView):
             self._show_compare(frame)
         else:
             self._show_main(frame)
+        self._update_data_label()
 
     def _changed(self, name: str, *values) -> bool:
         """True (and remember ``values``) unless they equal what ``name`` last showed. Items are
@@ -454,15 +737,33 @@ class DecisionBoundaryView(SceneView):
         x0, x1, y0, y1 = (float(v) for v in extent)
         return QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
 
-    def _show_points(self, data) -> None:
-        x = np.asarray(data["x"])
-        labels = np.asarray(data["labels"])
-        test = np.asarray(data["test"], dtype=bool)
+    def _show_pending_points(self) -> None:
+        """Draw the user's points at once, before the run they start is built: a point of the
+        shown frame keeps its test outline, a new one is drawn as training data until then."""
+        x, labels, _ = self._points()
+        test = np.zeros(len(x), dtype=bool)
+        if self.frame is not None and self.frame.data["user_data"]:
+            shown, shown_test = np.asarray(self.frame.data["x"]), np.asarray(self.frame.data["test"], dtype=bool)
+            n = min(len(x), len(shown))
+            same = np.all(x[:n] == shown[:n], axis=1) if n else np.zeros(0, dtype=bool)
+            test[:n] = shown_test[:n] & same
+        self._draw_points(x, labels, test)
+
+    def _draw_points(self, x: np.ndarray, labels: np.ndarray, test: np.ndarray) -> None:
         if self._changed("points", x, labels, test):
             for label in range(MAX_CLASSES):
                 mine = labels == label
                 _set_points(self.train_items[label], x[mine & ~test])
                 _set_points(self.test_items[label], x[mine & test])
+
+    def _show_points(self, data) -> None:
+        if self._pending is not _NO_EDIT and self._pending is not None:
+            self._show_pending_points()  # the run for the user's latest edit is on its way
+        else:
+            self._draw_points(np.asarray(data["x"]), np.asarray(data["labels"]),
+                              np.asarray(data["test"], dtype=bool))
+        x = np.asarray(data["x"])
+        labels = np.asarray(data["labels"])
         predicted = np.asarray(data["predicted"])
         if self._changed("errors", x, labels, predicted):
             wrong = x[(predicted >= 0) & (predicted != labels)] if len(x) else np.zeros((0, 2))
@@ -506,10 +807,18 @@ class DecisionBoundaryView(SceneView):
             for item, curve in ((self.train_curve, train_curve), (self.test_curve, test_curve)):
                 finite = np.isfinite(curve)  # no model (or no test points): nothing to plot
                 item.setData(stages[finite], curve[finite])
+        # One stage is one dot: the panel only earns its space when a model is built in stages.
+        self._set_accuracy_shown(int(data["n_stages"]) > 1)
         n_stages = max(2, int(data["n_stages"]))
         accuracy = self.plots["accuracy"]
         if accuracy.vb.targetRange()[0] != [0.5, n_stages + 0.5]:
             accuracy.setXRange(0.5, n_stages + 0.5, padding=0)
+        columns = list(self._source.get("columns", ())) if self._source is not None else []
+        axis_names = tuple(columns[:2]) if len(columns) >= 2 else ("x₁", "x₂")
+        if self._changed("axis_names", axis_names):
+            plot.setLabel("bottom", html.escape(str(axis_names[0])))  # axis labels are HTML
+            plot.setLabel("left", html.escape(str(axis_names[1])))
+        self._show_legend(data)
         text = f"train {data['train_accuracy']:.1%}   test {data['test_accuracy']:.1%}"
         if not np.isfinite(data["train_accuracy"]):
             text = "no model"
@@ -524,6 +833,55 @@ class DecisionBoundaryView(SceneView):
         if key is not None and fine is None:
             self._idle.start()
 
+    def _set_accuracy_shown(self, shown: bool) -> None:
+        if shown == self.accuracy_shown:
+            return
+        accuracy = self.plots["accuracy"]
+        if shown:
+            self.main_layout.addItem(accuracy, row=0, col=1)
+            self.main_layout.layout.setColumnStretchFactor(1, 1)
+        else:
+            self.main_layout.removeItem(accuracy)
+            self.main_layout.layout.setColumnStretchFactor(1, 0)
+        accuracy.setVisible(shown)
+        self.accuracy_shown = shown
+
+    def legend_entries(self, data) -> tuple[str, ...]:
+        """The legend's rows for this frame: each class present, then the markers on screen."""
+        x, labels, names = self._points() if self._pending is not _NO_EDIT else (
+            np.asarray(data["x"]), np.asarray(data["labels"], dtype=int), list(data["names"]))
+        entries = [f"class:{k}:{names[k] if k < len(names) else f'class {k}'}"
+                   for k in np.unique(labels).tolist() if k < MAX_CLASSES]
+        if self.test_items and any(item.isVisible() for item in self.test_items):
+            entries.append("test")
+        if self.error_items.isVisible():
+            entries.append("error")
+        if self.support_items.isVisible():
+            entries.append("support")
+        return tuple(entries)
+
+    def _show_legend(self, data) -> None:
+        entries = self.legend_entries(data)
+        if not self._changed("legend", entries):
+            return
+        texts = {"test": "test point (outlined)", "error": "misclassified", "support": "support vector"}
+        self.legend.clear()
+        for entry in entries:
+            if entry.startswith("class:"):
+                _, k, name = entry.split(":", 2)
+                sample, text = self._class_samples[int(k)], name
+            else:
+                sample, text = self._legend_samples[entry], texts[entry]
+            self.legend.addItem(sample, html.escape(text))  # legend labels are HTML: show names as typed
+        for item_sample, _label in self.legend.items:
+            item_sample.setAcceptedMouseButtons(QtCore.Qt.MouseButton.NoButton)  # no click-to-hide
+        self.legend.setColumnCount(2 if len(entries) > 7 else 1)
+        self.legend.setVisible(bool(entries))
+
+    def legend_texts(self) -> list[str]:
+        """The legend's labels as shown (plain text), for tests and exports."""
+        return [label.item.toPlainText() for _sample, label in self.legend.items]
+
     def _apply_map(self, key, fine: bool, proba, rgba, lines, rect) -> None:
         self._shown_proba = proba
         self._applied = (key, fine)
@@ -532,6 +890,8 @@ class DecisionBoundaryView(SceneView):
         if self._changed("image_rect", rect.x(), rect.y(), rect.width(), rect.height(), rgba.shape[:2]):
             self.image.setRect(rect)
         self.boundary.setData(*lines)
+        if self._hover_at is not None and self.hover.isVisible():
+            self.hover_text(*self._hover_at)  # the read-out describes the map now shown
 
     def _compare_points(self, i: int, kind: str, label: int) -> pg.ScatterPlotItem:
         """The compare plot's scatter of one class (train or test), made on first use."""
@@ -612,7 +972,8 @@ class DecisionBoundaryView(SceneView):
         title = (f"{models.label(names[i])}<br><span style='font-size:9pt'>train {accuracy[i, 0]:.0%} · "
                  f"test {accuracy[i, 1]:.0%}</span>")
         if self._changed(f"compare_title_{i}", title):
-            plot.setTitle(title, size="10pt")
+            plot.titleLabel.setText(title, size="10pt")  # not setTitle: it would reset the row height
+            plot.titleLabel.setMinimumWidth(0)  # a long title must not widen its column: panels stay equal
         if plot.vb.targetRect() != rect:
             plot.setRange(rect, padding=0)
 
@@ -634,6 +995,8 @@ class DecisionBoundaryView(SceneView):
                             np.asarray(frame.data["classes"]))
 
     def _refined(self, _job: str, result) -> None:
+        if _job != "refine":
+            return  # the CSV import's result has its own slot (_import_finished)
         key, proba, rgba, lines = result
         self._fine[key] = (proba, rgba, lines)
         while len(self._fine) > 24:
