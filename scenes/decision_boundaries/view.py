@@ -27,6 +27,9 @@ IDLE_MS = 120
 COMPARE_TITLE_HEIGHT = 38
 #: A running import shows its elapsed time, refreshed this often (ms).
 IMPORT_TICK_MS = 100
+#: Most points drawn per view: above it a fixed random subset is drawn (and the legend says so);
+#: pyqtgraph's scatter costs ~7 us per point in setData, so 100,000 points stalled the UI 1.3 s.
+MAX_DRAWN_POINTS = 4000
 #: Longest UI-thread slice spent updating compare plots before yielding to the event loop.
 COMPARE_SLICE_MS = 15
 
@@ -105,6 +108,40 @@ def _plain_label(text: str = "") -> QtWidgets.QLabel:
     label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
     label.setText(text)
     return label
+
+
+class ElidedLabel(QtWidgets.QLabel):
+    """A plain-text label that shrinks with its row and ends in "…" when its text does not fit
+    (text() stays the whole text; the tooltip shows it too)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(40)
+
+    def paintEvent(self, event) -> None:
+        painter = QtGui.QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), QtCore.Qt.TextElideMode.ElideMiddle, self.width())
+        painter.drawText(self.rect(), int(self.alignment()), shown)
+
+
+_drawn_cache: dict[int, np.ndarray] = {}
+
+
+def drawn_index(n: int) -> np.ndarray:
+    """Indices of the points drawn out of ``n``: all of them up to MAX_DRAWN_POINTS, else the
+    MAX_DRAWN_POINTS with the smallest fixed random keys (the i-th key depends only on i, so
+    appending points keeps the drawn subset), in their original order."""
+    if n <= MAX_DRAWN_POINTS:
+        return np.arange(n)
+    index = _drawn_cache.get(n)
+    if index is None:
+        keys = np.random.default_rng(20240611).random(n)
+        index = np.sort(np.argpartition(keys, MAX_DRAWN_POINTS)[:MAX_DRAWN_POINTS])
+        _drawn_cache.clear()
+        _drawn_cache[n] = index
+    return index
 
 
 def _set_points(item: pg.ScatterPlotItem, points: np.ndarray, **style) -> None:
@@ -367,9 +404,8 @@ class DecisionBoundaryView(SceneView):
         row.addWidget(self.compare_button)
         row.addSpacing(8)
         #: What the points on screen are: generated, drawn or "Imported: name.csv".
-        self.data_label = _plain_label()
-        self.data_label.setMinimumWidth(40)
-        self.data_label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        self.data_label = ElidedLabel()
+        self.data_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignVCenter | QtCore.Qt.AlignmentFlag.AlignLeft)
         row.addWidget(self.data_label, 1)
         self._tools = strip
         self._update_data_label()
@@ -408,9 +444,8 @@ class DecisionBoundaryView(SceneView):
     def _points(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """The user's points: the pending edit if one is on its way, else the shown frame's."""
         if self._pending is not _NO_EDIT and self._pending is not None:
-            data = self._pending
-            return (np.asarray(data["x"], dtype=float).reshape(-1, 2), np.asarray(data["labels"], dtype=int),
-                    list(data.get("names") or []))
+            x, labels = self._pending_arrays
+            return x, labels, list(self._pending.get("names") or [])
         if self.frame is None:
             return np.zeros((0, 2)), np.zeros(0, dtype=int), []
         data = self.frame.data
@@ -429,6 +464,9 @@ class DecisionBoundaryView(SceneView):
     def request_data(self, data: dict[str, Any] | None) -> None:
         """Ask the window for new user data (None: generated data), remembered until a frame shows it."""
         self._pending = data
+        if data is not None:  # converted once: an import has up to 100,000 rows
+            self._pending_arrays = (np.asarray(data["x"], dtype=float).reshape(-1, 2),
+                                    np.asarray(data["labels"], dtype=int))
         if data is None:
             self._source = None
         elif "file" in data:
@@ -448,9 +486,9 @@ class DecisionBoundaryView(SceneView):
             return not data["user_data"]
         if not data["user_data"]:
             return False
-        x = np.asarray(self._pending["x"], dtype=float).reshape(-1, 2)
+        x, labels = self._pending_arrays
         return (x.shape == np.shape(data["x"]) and np.array_equal(x, data["x"])
-                and np.array_equal(np.asarray(self._pending["labels"], dtype=int), data["labels"]))
+                and np.array_equal(labels, data["labels"]))
 
     def add_point(self, x: float, y: float, label: int | None = None) -> None:
         points, labels, names = self._points()
@@ -611,7 +649,8 @@ class DecisionBoundaryView(SceneView):
             label = dict(zip(datasets.DATASETS, datasets.DATASET_LABELS)).get(name, name)
             text, tip = f"Generated: {label}, {n:,} points", "Draw or import points to use your own data"
         self.data_label.setText(text)
-        self.data_label.setToolTip(f"<p>{html.escape(tip)}</p>" if tip else "")
+        whole = f"{text}: {tip}" if tip else text
+        self.data_label.setToolTip(f"<p>{html.escape(whole)}</p>")
 
     # -- mouse -----------------------------------------------------------------------------------
     def _clicked(self, event) -> None:
@@ -750,6 +789,9 @@ class DecisionBoundaryView(SceneView):
         self._draw_points(x, labels, test)
 
     def _draw_points(self, x: np.ndarray, labels: np.ndarray, test: np.ndarray) -> None:
+        if len(x) > MAX_DRAWN_POINTS:
+            index = drawn_index(len(x))
+            x, labels, test = x[index], labels[index], test[index]
         if self._changed("points", x, labels, test):
             for label in range(MAX_CLASSES):
                 mine = labels == label
@@ -766,11 +808,13 @@ class DecisionBoundaryView(SceneView):
         labels = np.asarray(data["labels"])
         predicted = np.asarray(data["predicted"])
         if self._changed("errors", x, labels, predicted):
+            index = drawn_index(len(x))  # crosses on the drawn points only
+            x, labels, predicted = x[index], labels[index], predicted[index]
             wrong = x[(predicted >= 0) & (predicted != labels)] if len(x) else np.zeros((0, 2))
             _set_points(self.error_items, wrong)
         support = np.asarray(data["support_vectors"]).reshape(-1, 2)
         if self._changed("support", support):
-            _set_points(self.support_items, support)
+            _set_points(self.support_items, support[drawn_index(len(support))])
 
     def _show_main(self, frame: Frame) -> None:
         data = frame.data
@@ -824,6 +868,8 @@ class DecisionBoundaryView(SceneView):
             text = "no model"
         label = models.label(self.params.get("classifier", "svm")) if "classifier" in self.params else ""
         text = f"{label}\n{text}" if label else text
+        if len(data["x"]) > MAX_DRAWN_POINTS:
+            text += f"\nshowing {MAX_DRAWN_POINTS:,} of {len(data['x']):,} points"
         if self._changed("corner", text):
             self.corner.setText(text)
         problem = frame.message if not len(data["classes"]) else ""
@@ -963,6 +1009,8 @@ class DecisionBoundaryView(SceneView):
         test = np.asarray(data["test"], dtype=bool)
         if self._changed(f"compare_points_{i}", x, labels, test):
             present = set(np.unique(labels).tolist())
+            index = drawn_index(len(x))
+            x, labels, test = x[index], labels[index], test[index]
             for label in range(MAX_CLASSES):
                 mine = labels == label
                 for kind, chosen in (("train", mine & ~test), ("test", mine & test)):

@@ -304,3 +304,29 @@ def test_bad_csv_read_inline_is_a_status_message_and_changes_nothing(window, qtb
     assert not window.view.import_csv(str(bad))
     assert "row 3" in window.statusBar().currentMessage()
     assert window.session is session and window.data is None
+
+
+def test_a_large_import_draws_a_fixed_subset_and_says_so(window, qtbot, monkeypatch, tmp_path):
+    from scenes.decision_boundaries.view import MAX_DRAWN_POINTS, drawn_index
+    n = 3 * MAX_DRAWN_POINTS
+    rng = np.random.default_rng(1)
+    labels = np.arange(n) % 3
+    x = rng.normal(size=(n, 2)) + 3 * np.c_[np.cos(labels * 2.1), np.sin(labels * 2.1)]
+    path = tmp_path / "large.csv"
+    path.write_text("a,b,c\n" + "".join(f"{p!r},{q!r},k{l}\n" for (p, q), l in zip(x.tolist(), labels)))
+    view = window.view
+    import_through_button(window, qtbot, monkeypatch, path)
+    qtbot.waitUntil(lambda: not view.importing and window.data is not None, timeout=20000)
+    wait_ready(qtbot, window, timeout=60000)
+    frame = window.session.frame
+    assert frame.data["x"].shape == (n, 2)
+    index = drawn_index(n)
+    assert len(index) == MAX_DRAWN_POINTS and len(np.unique(index)) == MAX_DRAWN_POINTS
+    shown = {"x": frame.data["x"][index], "labels": frame.data["labels"][index], "test": frame.data["test"][index]}
+    for k in range(3):
+        for item, chosen in ((view.train_items[k], (shown["labels"] == k) & ~shown["test"]),
+                             (view.test_items[k], (shown["labels"] == k) & shown["test"])):
+            np.testing.assert_array_equal(np.c_[item.data["x"], item.data["y"]], shown["x"][chosen])
+    assert f"showing {MAX_DRAWN_POINTS:,} of {n:,} points" in view.corner.textItem.toPlainText()
+    # Appending a point keeps the drawn subset but for at most one point (the i-th key depends only on i).
+    assert len(set(index.tolist()) & set(drawn_index(n + 1).tolist())) >= MAX_DRAWN_POINTS - 1
