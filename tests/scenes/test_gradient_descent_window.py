@@ -73,12 +73,13 @@ def test_drawn_items_equal_the_frame_after_every_show(view):
     view.set_params(session.params)
     show(session.forward(30))
     assert session.frame.data["gd.status"].startswith("diverged")
-    # A new run with the same step count and status as the frame on screen: no stale trail.
+    # A new run shown at the same step count, with the same statuses as the frame on screen
+    # (momentum and Adam still running): no stale trail.
     length = session.step
     session.set_params({"start_x": 1.5, "start_y": -1.5})
     view.set_params(session.params)
-    show(session.frame)
     show(session.forward(length))
+    show(session.seek(0))
     # Another surface and optimiser set: a new prepared map, then frames again.
     session.set_params({"surface": "himmelblau", "use_gd": False, "use_rmsprop": True, "learning_rate": 0.01})
     view.set_params(session.params)
