@@ -6,14 +6,17 @@
     ml-explorer render SCENE [--set NAME=VALUE ...] [--preset NAME] [--seed N] [--steps N]
                        [--width PX] --out FILE [--out FILE ...]
 
-Bad input exits with code 2 and one line on stderr that names the allowed values; nothing is
-written then. ``render`` needs no display, and for .csv/.json output it does not import Qt.
+Bad input and outputs that cannot be written exit with code 2 and one line on stderr that names
+the allowed values or the output; nothing is written then (several --out: all or nothing). On a
+terminal, long runs and animations show their progress on stderr. ``render`` needs no display,
+and for .csv/.json output it does not import Qt.
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
@@ -23,6 +26,8 @@ from explorer.params import Bool, Float, Param, ParamError, parse_assignments
 PROG = "ml-explorer"
 MAX_STEPS = 1_000_000
 DEFAULT_STEPS = 100
+#: Seconds between two progress updates on a terminal's stderr.
+PROGRESS_INTERVAL_S = 0.5
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,10 +83,10 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--width", type=int, default=None,
                         help="picture width in pixels (default: .png "
                              f"{export.DEFAULT_WIDTH['.png']}, .svg {export.DEFAULT_WIDTH['.svg']}, "
-                             f".gif {export.DEFAULT_WIDTH['.gif']})")
-    render.add_argument("--fps", type=float, default=30.0, help="GIF frames per second (default 30)")
+                             f".gif {export.DEFAULT_WIDTH['.gif']}, .mp4 {export.DEFAULT_WIDTH['.mp4']})")
+    render.add_argument("--fps", type=float, default=30.0, help="GIF/MP4 frames per second (default 30)")
     render.add_argument("--max-frames", type=int, default=240,
-                        help="most frames in a GIF; longer runs are evenly subsampled (default 240)")
+                        help="most frames in a GIF/MP4; longer runs are evenly subsampled (default 240)")
     render.add_argument("--out", metavar="FILE", action="append", required=True,
                         help=f"output file (repeatable): {', '.join(export.FORMATS)}")
     return parser
@@ -177,6 +182,43 @@ def _check_number(name: str, value: int | None, low: int, high: int, what: str) 
         raise UsageError(f"--{name}: {value} is out of range; allowed: {what} from {low} to {high}")
 
 
+class _Progress:
+    """One rewriting line on a terminal, updated at most every PROGRESS_INTERVAL_S seconds."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.last = time.monotonic()
+        self.shown = False
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self.last < PROGRESS_INTERVAL_S and not (self.shown and done == total):
+            return
+        self.last = now
+        self.shown = True
+        self.stream.write(f"\r{PROG}: {what} {done:,} of {total:,}\x1b[K")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
+
+
+def _run(session, steps: int, progress: _Progress | None, chunk: int = 1000) -> None:
+    """Step ``steps`` times (fewer if the run ends), reporting progress between chunks."""
+    done = 0
+    while done < steps and not session.done:
+        count = min(chunk, steps - done)
+        session.forward(count)
+        done += count
+        if progress is not None:
+            progress("computing step", session.step, steps)
+    if progress is not None:
+        progress.end()
+
+
 def _render(args: argparse.Namespace) -> int:
     from explorer import export
     from explorer import scene as registry
@@ -191,6 +233,7 @@ def _render(args: argparse.Namespace) -> int:
     if args.width is not None:
         export.check_width(args.width)
     suffixes = [export.check_output(out, args.width) for out in args.out]
+    progress = _Progress(sys.stderr) if sys.stderr.isatty() else None
 
     if args.session is not None:
         if args.preset is not None:
@@ -212,22 +255,26 @@ def _render(args: argparse.Namespace) -> int:
             raise UsageError(f"render: a SCENE is needed (or --session FILE); allowed: "
                              f"{', '.join(s.id for s in registry.scenes())}")
         scene = registry.get(args.scene)
-        values: dict[str, Any] = dict(scene.preset(args.preset).values) if args.preset else {}
+        # `--preset ""` is a preset name too (an unknown one), not "no preset".
+        values: dict[str, Any] = dict(scene.preset(args.preset).values) if args.preset is not None else {}
         values.update(parse_assignments(scene.params, args.assignments))
         session = Session(scene, scene.resolve(values), seed=args.seed or 0)
-        session.forward(DEFAULT_STEPS if args.steps is None else args.steps)
+        _run(session, DEFAULT_STEPS if args.steps is None else args.steps, progress)
 
     view = None
     if any(suffix in export.PICTURES for suffix in suffixes):
         _ensure_headless_qt()
         view = export.build_view(session)
     try:
-        for out in args.out:
-            export.write(session, out, view=view, width=args.width, include_frame=True,
-                         max_frames=args.max_frames, fps=args.fps)
+        export.write_all(session, args.out, view=view, width=args.width, include_frame=True,
+                         max_frames=args.max_frames, fps=args.fps,
+                         progress=None if progress is None else
+                         (lambda out, done, total: progress(f"writing {out}: frame", done, total)))
     finally:
         if view is not None:
             view.close()
+        if progress is not None:
+            progress.end()
 
     frame = session.frame
     state = "done" if session.done else "running"

@@ -44,7 +44,7 @@ def live_float():
 
 def test_render_every_format_headless(tmp_path):
     param, value = live_float()
-    outs = ["run.png", "run.svg", "run.gif", "run.csv", "run.json"]
+    outs = ["run.png", "run.svg", "run.gif", "run.mp4", "run.csv", "run.json"]
     result = ml_explorer("render", SCENE_ID, "--set", f"{param.name}={value}", "--seed", "5",
                          "--steps", "25", "--width", "480", "--max-frames", "10",
                          *[a for out in outs for a in ("--out", out)], cwd=tmp_path)
@@ -59,6 +59,11 @@ def test_render_every_format_headless(tmp_path):
     assert len(list(svg.iter("{http://www.w3.org/2000/svg}path"))) >= 3
     with Image.open(tmp_path / "run.gif") as gif:
         assert gif.width == 480 and 1 < gif.n_frames <= 10
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(tmp_path / "run.mp4"))
+    meta = next(reader)
+    assert meta["size"][0] == 480 and meta["codec"] == "h264" and sum(1 for _ in reader) == 10
     with open(tmp_path / "run.csv", newline="") as handle:
         rows = list(csv.reader(handle))
     assert len(rows) > 1 and all(len(row) == len(rows[0]) for row in rows)
@@ -94,7 +99,7 @@ def bad_inputs():
         pytest.param(["render", SCENE_ID, "--set", "no_such_param=1"], f"allowed: {names}", id="unknown-param"),
         pytest.param(["render", SCENE_ID, "--set", f"{numeric.name}={numeric.maximum * 10 + 1}"],
                      f"allowed: {numeric.allowed()}", id="out-of-range"),
-        pytest.param(["render", SCENE_ID], "allowed: .png, .svg, .gif, .csv, .json", id="bad-suffix"),
+        pytest.param(["render", SCENE_ID], "allowed: .png, .svg, .gif, .mp4, .csv, .json", id="bad-suffix"),
     ]
 
 
@@ -203,3 +208,110 @@ def test_gui_is_the_default_command(capsys, monkeypatch, tmp_path):
     code, _, err = run_main(capsys, "gui", "--session", str(tmp_path / "missing.json"))
     assert code == 2 and "no such file" in err
     assert len(calls) == 3
+
+
+def test_empty_preset_is_refused_with_the_allowed_presets(capsys, tmp_path):
+    scene = registry.get(SCENE_ID)
+    code, out, err = run_main(capsys, "render", SCENE_ID, "--preset", "", "--out", str(tmp_path / "x.json"))
+    assert code == 2 and out == "" and len(err.splitlines()) == 1
+    assert "unknown preset ''; allowed: " + ", ".join(p.name for p in scene.presets) in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def write_error_cases():
+    cases = [pytest.param("plain/x.png", "'plain' is a file, not a directory", id="under-a-file"),
+             pytest.param("n" * 300 + ".png", "the file name is 304 bytes long; allowed: at most 255",
+                          id="over-long-name")]
+    for folder in ("/proc", "/sys"):  # not writable even by root
+        if Path(folder).is_dir():
+            cases.append(pytest.param(f"{folder}/x.png", "", id=f"unwritable-{folder[1:]}"))
+    return cases
+
+
+@pytest.mark.parametrize("bad, reason", write_error_cases())
+def test_write_errors_exit_2_naming_the_given_path_and_write_nothing(tmp_path, bad, reason):
+    (tmp_path / "plain").write_text("a regular file")
+    # The good outputs come first: all or nothing, none of them may be left behind.
+    result = ml_explorer("render", SCENE_ID, "--steps", "3", "--width", "64", "--out", "ok.json",
+                         "--out", "ok.png", "--out", bad, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ml-explorer: error: output {bad!r}"), result.stderr
+    assert reason in lines[0] and ".part" not in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain"]
+
+
+def test_a_read_only_output_is_refused_and_kept(tmp_path):
+    target = tmp_path / "ro.json"
+    target.write_text("keep me")
+    target.chmod(0o444)
+    result = ml_explorer("render", SCENE_ID, "--steps", "3", "--out", "a.csv", "--out", "ro.json", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("ml-explorer: error: output 'ro.json' exists and is read-only; "
+                                     "nothing was replaced (make it writable or choose another name)")
+    assert target.read_text() == "keep me" and target.stat().st_mode & 0o777 == 0o444
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ro.json"]
+
+
+def test_a_failure_while_writing_leaves_no_output(capsys, monkeypatch, tmp_path):
+    from explorer import export
+
+    def disk_full(scene, frame, path):
+        with export._atomic(path) as tmp:
+            Path(tmp).write_text("half")
+            raise OSError(28, "No space left on device", tmp)
+
+    monkeypatch.setattr(export, "export_csv", disk_full)
+    code, out, err = run_main(capsys, "render", SCENE_ID, "--steps", "2", "--out", str(tmp_path / "a.json"),
+                              "--out", str(tmp_path / "b.csv"), "--out", str(tmp_path / "c.json"))
+    assert code == 2 and out == ""
+    assert err == f"ml-explorer: error: output {str(tmp_path / 'b.csv')!r}: cannot write it: No space left on device\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_picture_too_big_for_memory_is_refused_before_computing(capsys, monkeypatch, tmp_path):
+    import time
+
+    from explorer import export
+
+    monkeypatch.setattr(export, "_available_memory", lambda: 2**30)
+    started = time.monotonic()
+    code, out, err = run_main(capsys, "render", SCENE_ID, "--steps", "1000000", "--width", "8192",
+                              "--out", str(tmp_path / "big.gif"))
+    assert code == 2 and "needs about 1.3 GiB of memory and 1.0 GiB are available" in err
+    assert time.monotonic() - started < 5, "refused before the million steps"
+    assert list(tmp_path.iterdir()) == []
+
+
+class Terminal:
+    """A stderr that says it is a terminal."""
+
+    def __init__(self, tty: bool) -> None:
+        self.tty, self.text = tty, []
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, text: str) -> int:
+        self.text.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_is_shown_on_a_terminal_only(monkeypatch, tmp_path, tty):
+    terminal = Terminal(tty)
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(cli, "PROGRESS_INTERVAL_S", 0.0)
+    scene_args = ["--set", "max_steps=5000", "--set", "learning_rate=0.0001"]
+    assert cli.main(["render", SCENE_ID, *scene_args, "--steps", "2500", "--out", str(tmp_path / "x.json")]) == 0
+    text = "".join(terminal.text)
+    if not tty:
+        assert text == ""
+        return
+    updates = [part for part in text.split("\r") if part]
+    assert updates[0].startswith("ml-explorer: computing step 1,000 of 2,500")
+    assert updates[-1] == "ml-explorer: computing step 2,500 of 2,500\x1b[K\n"
+    assert len(updates) == 3  # one line rewritten in place, ended once
