@@ -13,25 +13,79 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-CLASSIFIERS: tuple[str, ...] = ("logistic", "knn", "svm", "naive_bayes", "tree", "random_forest",
-                                "extra_trees", "bagging", "adaboost", "gradient_boosting")
+CLASSIFIERS: tuple[str, ...] = ("logistic", "knn", "svm", "naive_bayes", "lda", "qda", "gaussian_process", "mlp",
+                                "tree", "random_forest", "extra_trees", "bagging", "adaboost", "gradient_boosting")
 CLASSIFIER_LABELS: tuple[str, ...] = ("Logistic regression", "k-nearest neighbours", "Support vector machine",
-                                      "Gaussian naive Bayes", "Decision tree", "Random forest", "Extra trees",
+                                      "Gaussian naive Bayes", "Linear discriminant analysis",
+                                      "Quadratic discriminant analysis", "Gaussian process",
+                                      "Neural network (MLP)", "Decision tree", "Random forest", "Extra trees",
                                       "Bagging", "AdaBoost", "Gradient boosting")
 #: Models whose construction is shown step by step (one stage, tree or depth level per step).
 STAGED = ("tree", "random_forest", "extra_trees", "bagging", "adaboost", "gradient_boosting")
+#: What the map values of each model are (every model not named here gives predict_proba).
+PROBABILITY = "probability (predict_proba)"
+SCORE_KINDS = {"svm": "sigmoid of the SVM decision function (not a calibrated probability)"}
+
+#: Iteration budgets. Iterative solvers get at most this much work, so that every fit ends:
+#: iterations x training points (libsvm and saga touch every point per iteration).
+SVM_WORK = 2e7
+LOGISTIC_WORK = 1e8
+#: L-BFGS iterations the Gaussian process may spend tuning its kernel (one restart, no more).
+GP_OPTIMIZER_MAXITER = 30
+#: A fit (plus every map and prediction it needs) estimated to take longer is not started.
+FIT_BUDGET_S = 10.0
 
 
 def label(cid: str) -> str:
     return CLASSIFIER_LABELS[CLASSIFIERS.index(cid)]
 
 
+def score_kind(cid: str) -> str:
+    return SCORE_KINDS.get(cid, PROBABILITY)
+
+
 def _depth(value: int) -> int | None:
     return None if int(value) <= 0 else int(value)
 
 
+def hidden_layers(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in str(text).split(","))
+
+
+def svm_max_iter(n_fit: int) -> int:
+    return int(min(100_000, max(1_000, SVM_WORK / max(1, n_fit))))
+
+
+def logistic_max_iter(n_fit: int, n_features: int) -> int:
+    return int(min(1_000, max(50, LOGISTIC_WORK / max(1, n_fit * n_features))))
+
+
+def logistic_features(degree: int) -> int:
+    return (degree + 1) * (degree + 2) // 2 - 1  # polynomial terms of 2 inputs, without the bias
+
+
+class BoundedLBFGS:
+    """The Gaussian process kernel optimiser (L-BFGS-B, as scikit-learn's default) with an
+    iteration cap; remembers whether it converged (scikit-learn's own one has no cap)."""
+
+    def __init__(self, maxiter: int = GP_OPTIMIZER_MAXITER) -> None:
+        self.maxiter = int(maxiter)
+        self.converged: bool | None = None
+        self.iterations = 0
+
+    def __call__(self, obj_func, initial_theta, bounds):
+        from scipy.optimize import minimize
+        result = minimize(obj_func, initial_theta, method="L-BFGS-B", jac=True, bounds=bounds,
+                          options={"maxiter": self.maxiter})
+        self.converged = bool(result.success)
+        self.iterations = int(result.nit)
+        return result.x, result.fun
+
+
 def build(cid: str, p: Mapping[str, Any], seed: int, n_train: int):
-    """An unfitted pipeline (standardised features + the classifier) and a note for the user."""
+    """An unfitted pipeline (standardised features + the classifier) and a note for the user.
+
+    Every estimator that draws random numbers gets ``seed``; every iterative one an iteration cap."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     note = ""
@@ -43,8 +97,9 @@ def build(cid: str, p: Mapping[str, Any], seed: int, n_train: int):
         C = np.inf if penalty == "none" else float(p["logistic_C"])
         l1_ratio = {"l2": 0.0, "l1": 1.0, "elasticnet": 0.5, "none": 0.0}[penalty]
         solver = "lbfgs" if penalty in ("l2", "none") else "saga"
-        model = LogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver, max_iter=2000)
         degree = int(p["logistic_degree"])
+        model = LogisticRegression(C=C, l1_ratio=l1_ratio, solver=solver, random_state=seed,
+                                   max_iter=logistic_max_iter(n_train, logistic_features(degree)))
         steps = [StandardScaler()]
         if degree > 1:
             steps += [PolynomialFeatures(degree, include_bias=False), StandardScaler()]
@@ -59,10 +114,33 @@ def build(cid: str, p: Mapping[str, Any], seed: int, n_train: int):
     elif cid == "svm":
         from sklearn.svm import SVC
         model = SVC(kernel=p["svm_kernel"], C=float(p["svm_C"]), gamma=float(p["svm_gamma"]),
-                    degree=int(p["svm_degree"]), coef0=1.0 if p["svm_kernel"] == "poly" else 0.0)
+                    degree=int(p["svm_degree"]), coef0=1.0 if p["svm_kernel"] == "poly" else 0.0,
+                    max_iter=svm_max_iter(n_train), random_state=seed)
     elif cid == "naive_bayes":
         from sklearn.naive_bayes import GaussianNB
         model = GaussianNB(var_smoothing=float(p["nb_var_smoothing"]))
+    elif cid == "lda":
+        from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+        solver = p["lda_solver"]
+        shrinkage = None
+        if solver != "svd" and p["lda_shrinkage"] != "none":
+            shrinkage = "auto" if p["lda_shrinkage"] == "auto" else float(p["lda_shrinkage_amount"])
+        model = LinearDiscriminantAnalysis(solver=solver, shrinkage=shrinkage)
+    elif cid == "qda":
+        from sklearn.discriminant_analysis import QuadraticDiscriminantAnalysis
+        model = QuadraticDiscriminantAnalysis(reg_param=float(p["qda_reg_param"]))
+    elif cid == "gaussian_process":
+        from sklearn.gaussian_process import GaussianProcessClassifier
+        from sklearn.gaussian_process.kernels import RBF, ConstantKernel
+        kernel = ConstantKernel(1.0) * RBF(float(p["gp_length_scale"]))
+        optimizer = BoundedLBFGS() if p["gp_optimize"] else None
+        model = GaussianProcessClassifier(kernel, optimizer=optimizer, n_restarts_optimizer=0,
+                                          max_iter_predict=int(p["gp_max_iter_predict"]), random_state=seed)
+    elif cid == "mlp":
+        from sklearn.neural_network import MLPClassifier
+        model = MLPClassifier(hidden_layers(p["mlp_hidden_layers"]), activation=p["mlp_activation"],
+                              alpha=float(p["mlp_alpha"]), learning_rate_init=float(p["mlp_learning_rate_init"]),
+                              max_iter=int(p["mlp_max_iter"]), random_state=seed)
     elif cid == "tree":
         from sklearn.tree import DecisionTreeClassifier
         model = DecisionTreeClassifier(criterion=p["tree_criterion"], max_depth=_depth(p["tree_max_depth"]),
@@ -103,14 +181,128 @@ def build(cid: str, p: Mapping[str, Any], seed: int, n_train: int):
     return make_pipeline(StandardScaler(), model), note
 
 
-def fit(pipe, x: np.ndarray, y: np.ndarray):
+def one_blas_thread():
+    """A context in which BLAS uses one thread. Fits and predictions run inside it: with the CPU
+    busy (load 8 on these 2 cores) a 140-point Gaussian process fit took 24.9 s with two OpenBLAS
+    threads and 0.39 s with one; unloaded, two threads gain at most 2x."""
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def fit(pipe, x: np.ndarray, y: np.ndarray, cid: str = "") -> list[str]:
+    """Fit ``pipe``; returns notes for the user (an iteration budget reached, a warning). No
+    warning escapes: the app shows them as messages, never as log noise."""
     from sklearn.exceptions import ConvergenceWarning
-    with warnings.catch_warnings():
-        # A capped solver is still a useful picture; the map shows what it reached.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", UserWarning)
+    with warnings.catch_warnings(record=True) as caught, one_blas_thread():
+        warnings.simplefilter("always")
         pipe.fit(x, y)
-    return pipe
+    notes = convergence_notes(cid, pipe)
+    if not notes and any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        notes.append(f"{label(cid) if cid else 'the model'} did not converge (its solver stopped at its limit)")
+    for w in caught:
+        if issubclass(w.category, (UserWarning, RuntimeWarning)) and not issubclass(w.category, ConvergenceWarning):
+            text = str(w.message).split("\n")[0].strip()
+            text = text if len(text) <= 120 else text[:117] + "..."
+            note = f"{label(cid) if cid else 'the model'}: {text}"
+            if note not in notes:
+                notes.append(note)
+    return notes
+
+
+def convergence_notes(cid: str, pipe) -> list[str]:
+    """'did not converge within N iterations' for a fitted model that used up its budget."""
+    est = pipe[-1]
+    name = label(cid) if cid else "the model"
+    if cid in ("svm", "logistic"):
+        n_iter = np.atleast_1d(getattr(est, "n_iter_", 0))
+        if len(n_iter) and int(n_iter.max()) >= est.max_iter:
+            return [f"{name} did not converge within {est.max_iter:,} iterations (the map shows where it stopped)"]
+    elif cid == "mlp":
+        if int(est.n_iter_) >= est.max_iter:
+            return [f"{name} did not converge within {est.max_iter:,} epochs (raise 'Max epochs' to train longer)"]
+    elif cid == "gaussian_process":
+        base = est.base_estimator_
+        optimizers = [e.optimizer for e in getattr(base, "estimators_", [base])]
+        if any(isinstance(o, BoundedLBFGS) and o.converged is False for o in optimizers):
+            return [f"{name}: kernel tuning did not converge within {GP_OPTIMIZER_MAXITER} iterations "
+                    f"(the map uses the kernel it reached)"]
+    return []
+
+
+# -- cost model -----------------------------------------------------------------------------------
+def estimate_seconds(cid: str, p: Mapping[str, Any], n_fit: int, n_predict: int, n_classes: int) -> float:
+    """Rough seconds to fit on ``n_fit`` points and predict ``n_predict`` points at every stage
+    (calibrated on this 2-core machine under load 8-11 with one BLAS thread, so on the
+    slow side; within a factor of ~2-4). Used to refuse fits that would
+    not end in reasonable time, never to stop one."""
+    n, m, c = max(1, int(n_fit)), max(1, int(n_predict)), max(2, int(n_classes))
+    ovr = 1 if c == 2 else c  # binary problems of one-vs-rest models
+    log_n = max(1.0, np.log2(n))
+    if cid == "svm":
+        pairs = c * (c - 1) // 2
+        fit_s = min(25e-9 * n * n, pairs * svm_max_iter(n) * 11e-9 * 2 * n / c)
+        return fit_s + 45e-9 * 0.6 * n * m
+    if cid == "logistic":
+        f = logistic_features(int(p["logistic_degree"]))
+        return logistic_max_iter(n, f) * n * f * ovr * 100e-9 + 1e-7 * m * f
+    if cid == "knn":
+        return (5e-6 + 0.6e-6 * int(p["knn_k"])) * m * log_n / 10
+    if cid in ("naive_bayes", "lda", "qda"):
+        return 1e-6 * (n + m)
+    if cid == "gaussian_process":
+        evals = 1 + (GP_OPTIMIZER_MAXITER * 1.3 if p["gp_optimize"] else 0)
+        newton = min(int(p["gp_max_iter_predict"]), 20) / 20
+        return ovr * (evals * newton * 2.5e-9 * n ** 3 + 0.6e-9 * n * n * m)
+    if cid == "mlp":
+        sizes = (2, *hidden_layers(p["mlp_hidden_layers"]), ovr)
+        weights = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+        epochs = int(p["mlp_max_iter"])
+        return epochs * n * (2e-9 * weights + 3e-6) + 5e-9 * weights * m
+    if cid == "tree":
+        return 3e-6 * n * log_n / 10 + 0.3e-6 * m * log_n
+    if cid in ("random_forest", "extra_trees"):
+        trees = int(p["forest_n_estimators"])
+        per_point = 2.5e-6 if cid == "random_forest" else 1.5e-6
+        return trees * (per_point * n * log_n / 10 + 0.2e-6 * m)
+    if cid == "bagging":
+        models = int(p["bagging_n_estimators"])
+        share = float(p["bagging_max_samples"])
+        if p["bagging_base"] == "knn":
+            return models * (5e-6 * m * log_n / 10)
+        return models * (2.5e-6 * share * n * log_n / 10 + 0.2e-6 * m)
+    if cid == "adaboost":
+        stages = int(p["adaboost_n_estimators"])
+        return stages * (1.5e-6 * n * int(p["adaboost_base_depth"]) + 0.2e-6 * m)
+    if cid == "gradient_boosting":
+        stages = int(p["gb_n_estimators"])
+        depth = int(p["gb_max_depth"])
+        return stages * ovr * (0.9e-6 * n * depth + 0.1e-6 * m)
+    return 1e-6 * (n + m)
+
+
+def affordable_points(cid: str, p: Mapping[str, Any], n_fit: int, n_predict: int, n_classes: int,
+                      budget: float = FIT_BUDGET_S) -> int:
+    """The largest number of fit points (two significant digits, at most ``n_fit``) whose
+    estimate is within ``budget``; 0 if not even 10 are."""
+    def cost(k: int) -> float:
+        return estimate_seconds(cid, p, k, n_predict, n_classes)
+    low, high = 10, int(n_fit)
+    if cost(low) > budget:
+        return 0
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if cost(mid) <= budget else (low, mid)
+    best = high if cost(high) <= budget else low
+    digits = 10 ** max(0, len(str(best)) - 2)  # two significant digits, rounded down
+    return max(10, best // digits * digits)
+
+
+def duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
 
 
 def svm_display(decision: np.ndarray, n_classes: int) -> np.ndarray:
@@ -258,9 +450,24 @@ class Refiner:
         self._keep = keep
         self._resume: tuple[int, Iterator[np.ndarray]] | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (a worker process builds sessions): the lock, the cache and the resumable
+        generator stay behind; the token travels, so a view's cached fine maps still match."""
+        state = self.__dict__.copy()
+        for name in ("_lock", "_cache", "_resume"):
+            state.pop(name, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._cache = OrderedDict()
+        self._resume = None
+
     def grid(self, stage: int) -> np.ndarray:
         """(C, size, size) float32 probabilities of ``stage`` (read-only)."""
-        with self._lock:
+        with self._lock, one_blas_thread(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fit already said what there is to say
             if stage in self._cache:
                 self._cache.move_to_end(stage)
                 return self._cache[stage]

@@ -6,13 +6,19 @@ from hypothesis import strategies as st
 
 from tests.strategies import param_space
 
-from explorer.session import Session
-from scenes.decision_boundaries import SCENE
+import json
+import pickle
+import time
+import warnings
+
+from explorer import datasets
+from explorer.session import Session, frame_to_jsonable
+from scenes.decision_boundaries import SCENE, models
 from scenes.decision_boundaries.models import CLASSIFIERS, STAGED, grid_points, svm_display
-from scenes.decision_boundaries.sim import COARSE, FINE, Simulation
+from scenes.decision_boundaries.sim import COARSE, FINE, MAX_FIT_POINTS, NO_MODEL, Simulation
 
 SMALL = {"n_samples": 60, "forest_n_estimators": 12, "bagging_n_estimators": 8, "adaboost_n_estimators": 10,
-         "gb_n_estimators": 12}
+         "gb_n_estimators": 12, "mlp_max_iter": 60}
 
 
 def truth(sim, points):
@@ -43,11 +49,15 @@ def test_last_stage_map_equals_scikit_learn(cid, dataset):
     fine = frame.state.refiner.grid(frame.state.stage)
     assert fine.shape[1:] == (FINE, FINE)
     np.testing.assert_allclose(as_rows(fine), truth(sim, grid_points(extent, FINE)), atol=1e-5)
-    # Accuracy and predictions of the final stage are the model's.
-    predicted = sim.pipe.predict(frame.data["x"])
+    # Accuracy and predictions of the final stage are the model's: scikit-learn's score on the exact split.
+    x, labels, test = frame.data["x"], frame.data["labels"], frame.data["test"]
+    predicted = sim.pipe.predict(x)
     np.testing.assert_array_equal(frame.data["predicted"], predicted)
-    train = ~frame.data["test"]
-    assert frame.data["train_accuracy"] == pytest.approx(np.mean(predicted[train] == frame.data["labels"][train]))
+    assert frame.data["fitted"].sum() == (~test).sum()  # small data: every training point is fitted
+    assert frame.data["train_accuracy"] == pytest.approx(sim.pipe.score(x[~test], labels[~test]), abs=1e-12)
+    assert frame.data["test_accuracy"] == pytest.approx(sim.pipe.score(x[test], labels[test]), abs=1e-12)
+    assert frame.data["score_kind"] == models.score_kind(cid)
+    assert ("not a calibrated probability" in frame.data["score_kind"]) == (cid == "svm")
 
 
 def test_svm_display_is_the_sigmoid_and_never_overflows():
@@ -127,20 +137,317 @@ def test_user_points_are_used():
     assert frame.data["test_accuracy"] == 1.0
 
 
-PARAM_SPACE = param_space(SCENE.params, {"n_samples": st.integers(10, 40)})  # small data: 25 fits stay fast
+# -- bounded fits ----------------------------------------------------------------------------------
+NEVER_ENDING_SVM = {"dataset": "spiral", "n_samples": 999, "noise": 1.0, "classifier": "svm", "svm_kernel": "poly",
+                    "svm_gamma": 100.0, "svm_degree": 4, "svm_C": 6.9}
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(params=PARAM_SPACE, seed=st.integers(0, 2**31 - 1))
-def test_constructing_and_stepping_never_raises(params, seed):
-    session = Session(SCENE, params, seed)
+def test_svm_that_never_finished_stops_at_its_iteration_budget_and_says_so():
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        started = time.perf_counter()
+        session = Session(SCENE, NEVER_ENDING_SVM)
+        elapsed = time.perf_counter() - started
+    assert leaked == []  # the ConvergenceWarning is a message, never a warning into the log
+    sim, frame = session.simulation, session.frame
+    n_train = int((~frame.data["test"]).sum())
+    svc = sim.pipe[-1]
+    # libsvm's own default (max_iter=-1) never ends here; the budget is iterations x points <= 2e7.
+    assert 0 < svc.max_iter and svc.max_iter * n_train <= 2.0e7
+    assert np.all(svc.n_iter_ == svc.max_iter)  # every binary problem used its whole budget
+    assert f"did not converge within {svc.max_iter:,} iterations" in frame.message
+    assert len(frame.data["classes"]) == 3 and np.isfinite(frame.data["train_accuracy"])  # a map, still
+    assert elapsed < 60
+    session.set_params({"svm_kernel": "rbf", "svm_gamma": 1.0})  # the next change recovers
+    assert "did not converge" not in session.frame.message and session.simulation.pipe[-1].n_iter_.max() < 20000
+
+
+def test_mlp_logistic_and_gaussian_process_have_budgets_and_say_when_they_run_out():
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        mlp = Session(SCENE, {**SMALL, "classifier": "mlp", "mlp_max_iter": 5}).simulation
+        saga = Session(SCENE, {**SMALL, "classifier": "logistic", "logistic_penalty": "l1", "logistic_C": 1000.0,
+                               "logistic_degree": 6, "n_samples": 400, "noise": 1.0}).simulation
+        gp = Session(SCENE, {**SMALL, "classifier": "gaussian_process", "dataset": "blobs"}).simulation
+    assert leaked == []
+    assert mlp.pipe[-1].n_iter_ == 5 and "did not converge within 5 epochs" in mlp.frame().message
+    lr = saga.pipe[-1]
+    assert lr.max_iter == models.logistic_max_iter(280, 27) and lr.max_iter * 280 * 27 <= 1e8 + 280 * 27 * 50
+    assert (np.max(lr.n_iter_) >= lr.max_iter) == (f"did not converge within {lr.max_iter:,}" in saga.frame().message)
+    optimizers = [e.optimizer for e in gp.pipe[-1].base_estimator_.estimators_]  # one-vs-rest, 3 classes
+    assert len(optimizers) == 3 and all(o.maxiter == models.GP_OPTIMIZER_MAXITER for o in optimizers)
+    assert all(0 < o.iterations <= models.GP_OPTIMIZER_MAXITER for o in optimizers)
+    assert gp.pipe[-1].n_restarts_optimizer == 0
+
+
+def test_big_forest_on_the_fuzzed_spiral_is_bounded():
+    session = Session(SCENE, {"dataset": "spiral", "n_samples": 999, "noise": 1.0, "classifier": "random_forest",
+                              "forest_n_estimators": 200})
+    p, n_train = session.params, int((~session.frame.data["test"]).sum())
+    estimate = models.estimate_seconds("random_forest", p, n_train, 999 + COARSE ** 2 + FINE ** 2, 3)
+    assert estimate <= models.FIT_BUDGET_S and session.simulation.n_stages == 200
+
+
+# -- large data ------------------------------------------------------------------------------------
+def big_data(n, seed=1):
+    x, y = datasets.make("moons", n, 0.5, seed)
+    return {"x": x.tolist(), "labels": y.tolist()}
+
+
+def test_large_data_is_fitted_on_a_seeded_subsample_and_says_so():
+    data = big_data(20_000)
+    session = Session(SCENE, {"classifier": "knn", "fit_max_points": 1000}, seed=3, data=data)
+    frame, sim = session.frame, session.simulation
+    test, fitted = frame.data["test"], frame.data["fitted"]
+    assert fitted.sum() == 1000 == frame.data["n_fitted"] and not (fitted & test).any()
+    assert sim.pipe[-1].n_samples_fit_ == 1000
+    assert "fitted on 1,000 of 14,000 training points (seeded subsample" in frame.message
+    x, labels = frame.data["x"], frame.data["labels"]
+    assert frame.data["train_accuracy"] == pytest.approx(sim.pipe.score(x[fitted], labels[fitted]), abs=1e-12)
+    assert frame.data["test_accuracy"] == pytest.approx(sim.pipe.score(x[test], labels[test]), abs=1e-12)
+    again = Session(SCENE, {"classifier": "knn", "fit_max_points": 1000}, seed=3, data=data).frame
+    np.testing.assert_array_equal(again.data["fitted"], fitted)  # the subsample is the seed's
+    other = Session(SCENE, {"classifier": "knn", "fit_max_points": 1000}, seed=4, data=data).frame
+    assert not np.array_equal(other.data["fitted"], fitted)
+    assert MAX_FIT_POINTS == datasets.MAX_IMPORT_ROWS  # "Fit on at most" can reach every importable row
+    assert next(p for p in SCENE.params if p.name == "fit_max_points").maximum == MAX_FIT_POINTS
+
+
+def test_a_fit_that_would_take_too_long_is_not_started_and_says_what_to_lower():
+    data = big_data(6_000)
+    started = time.perf_counter()
+    session = Session(SCENE, {"classifier": "gaussian_process"}, data=data)
+    assert time.perf_counter() - started < 5  # refused, not attempted
+    frame = session.frame
+    assert len(frame.data["x"]) == 6000 and len(frame.data["classes"]) == 0  # the data without a map
+    assert "Gaussian process on 4,200 points would take ≈" in frame.message and NO_MODEL in frame.message
+    suggested = int(frame.message.split("lower 'Fit on at most' to ")[1].split(" ")[0].replace(",", ""))
+    p = session.params
+    n_predict = 6000 + COARSE ** 2 + FINE ** 2
+    assert models.estimate_seconds("gaussian_process", p, suggested, n_predict, 2) <= models.FIT_BUDGET_S
+    assert models.estimate_seconds("gaussian_process", p, 2 * suggested, n_predict, 2) > models.FIT_BUDGET_S
+    assert models.estimate_seconds("gaussian_process", p, 4200, n_predict, 2) > 60  # n^3: minutes, truly
+
+
+def test_two_hundred_stage_maps_of_large_data_stay_small():
+    session = Session(SCENE, {"classifier": "gradient_boosting", "gb_n_estimators": 200, "gb_max_depth": 1,
+                              "fit_max_points": 500}, data=big_data(20_000))
+    sim = session.simulation
+    assert sim.n_stages == 200
+    assert sim.scores.dtype == np.float32 and sim.scores.shape == (200, 2, COARSE, COARSE)  # 6.6 MB
+    assert sim.predicted.dtype == np.int8 and sim.predicted.nbytes == 200 * 20_000
+    frames = [session.forward() for _ in range(3)]
+    assert all(f.data["predicted"].base is not None for f in frames)  # views into the stored stack, not copies
+
+
+# -- truthful frames -------------------------------------------------------------------------------
+def assert_nan_explained(frame):
+    """Every NaN in the frame's data comes with a message about it (the NaNs are accuracies)."""
+    for key, value in frame.data.items():
+        if isinstance(value, (float, np.floating, np.ndarray)) and np.asarray(value).dtype.kind == "f":
+            if np.isnan(np.asarray(value)).any():
+                assert frame.message, f"{key} is NaN with no message"
+                assert "accuracy" in frame.message, f"{key} is NaN and the message does not say why: {frame.message}"
+
+
+def test_compare_mode_accuracies_are_the_selected_models_or_explained():
+    chosen = {f"compare_{cid}": cid in ("knn", "svm", "lda") for cid in CLASSIFIERS}
+    session = Session(SCENE, {**SMALL, "compare": True, "classifier": "svm", **chosen})
+    frame = session.frame
+    names = list(frame.data["compare_names"])
+    row = frame.data["compare_accuracy"][names.index("svm")]
+    assert [frame.data["train_accuracy"], frame.data["test_accuracy"]] == list(row)
+    # Each row is scikit-learn's score of that model on the exact split.
+    x, labels, test = frame.data["x"], frame.data["labels"], frame.data["test"]
+    for i, cid in enumerate(names):
+        pipe, _ = models.build(cid, session.params, session.seed, int((~test).sum()))
+        pipe.fit(x[~test], labels[~test])
+        np.testing.assert_allclose(frame.data["compare_accuracy"][i],
+                                   [pipe.score(x[~test], labels[~test]), pipe.score(x[test], labels[test])])
+    assert frame.data["compare_score_kinds"][names.index("svm")] == models.score_kind("svm")
+    assert "best test accuracy" in frame.message
+    session.set_params({"classifier": "tree"})  # not among the compared: NaN, and the message says why
+    assert np.isnan(session.frame.data["train_accuracy"])
+    assert "accuracy: none for Decision tree" in session.frame.message
+    assert_nan_explained(session.frame)
+
+
+def test_single_stage_models_say_what_they_fitted():
+    frame = Session(SCENE, {**SMALL, "classifier": "svm"}).frame
+    assert frame.done and frame.message.startswith(
+        f"Support vector machine fitted: train {frame.data['train_accuracy']:.0%}, "
+        f"test {frame.data['test_accuracy']:.0%}")
+
+
+@pytest.mark.parametrize("cid, extra", [(cid, {}) for cid in CLASSIFIERS] + [
+    ("logistic", {"logistic_penalty": "l1"}), ("logistic", {"logistic_penalty": "elasticnet"}),
+    ("logistic", {"logistic_penalty": "none", "logistic_degree": 3}), ("bagging", {"bagging_base": "knn"}),
+    ("gb_stochastic", {"gb_subsample": 0.5}), ("forest_all", {"forest_max_features": "all"}),
+    ("gaussian_process", {"gp_optimize": False}), ("lda", {"lda_solver": "lsqr", "lda_shrinkage": "auto"}),
+    ("mlp", {"mlp_hidden_layers": "10,10", "mlp_activation": "tanh"})])
+def test_every_classifier_is_bit_for_bit_reproducible_from_the_seed(cid, extra):
+    cid = {"gb_stochastic": "gradient_boosting", "forest_all": "random_forest"}.get(cid, cid)
+    params = {**SMALL, "classifier": cid, "noise": 0.6, **extra}
+    first, second = Session(SCENE, params, seed=11), Session(SCENE, params, seed=11)
+    for _ in range(4):
+        assert_same_frame(first.frame, second.frame)
+        first.forward(), second.forward()
+    assert_same_frame(first.frame, second.frame)
+    np.testing.assert_array_equal(first.frame.state.refiner.grid(first.step), second.frame.state.refiner.grid(second.step))
+
+
+def assert_same_frame(a, b):
+    assert a.step == b.step and a.message == b.message and a.done == b.done
+    assert a.data.keys() == b.data.keys()
+    for key in a.data:
+        x, y = a.data[key], b.data[key]
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), key
+        elif isinstance(x, float) and np.isnan(x):
+            assert np.isnan(y), key
+        else:
+            assert x == y, key
+
+
+@pytest.mark.parametrize("cid", CLASSIFIERS)
+def test_a_pickled_simulation_gives_the_identical_frame_and_fine_map(cid):
+    session = Session(SCENE, {**SMALL, "classifier": cid})
+    session.forward(2)
+    original = session.simulation
+    grid = session.frame.state.refiner.grid(session.frame.state.stage)  # fills the cache and the resumer
+    copy = pickle.loads(pickle.dumps(original))
+    assert_same_frame(copy.frame(), original.frame())
+    assert copy.refiner.token == original.refiner.token
+    np.testing.assert_array_equal(copy.refiner.grid(copy.stage), grid)
+    np.testing.assert_array_equal(copy.step().data["class_scores"], original.step().data["class_scores"])
+
+
+def test_a_pickled_session_round_trips():
+    session = Session(SCENE, {**SMALL, "classifier": "gradient_boosting"})
+    session.forward(3)
+    copy = pickle.loads(pickle.dumps(session))
+    assert_same_frame(copy.frame, session.frame)
+    np.testing.assert_array_equal(copy.frame.state.refiner.grid(3), session.frame.state.refiner.grid(3))
+
+
+HAND_BUILT = {
+    "lda": ({"lda_solver": "lsqr", "lda_shrinkage": "fixed", "lda_shrinkage_amount": 0.3},
+            lambda seed: __import__("sklearn.discriminant_analysis", fromlist=["x"]).LinearDiscriminantAnalysis(
+                solver="lsqr", shrinkage=0.3)),
+    "qda": ({"qda_reg_param": 0.2},
+            lambda seed: __import__("sklearn.discriminant_analysis", fromlist=["x"]).QuadraticDiscriminantAnalysis(
+                reg_param=0.2)),
+    "gaussian_process": ({"gp_length_scale": 0.4, "gp_optimize": False, "gp_max_iter_predict": 30},
+                         lambda seed: __import__("sklearn.gaussian_process", fromlist=["x"]).GaussianProcessClassifier(
+                             __import__("sklearn.gaussian_process.kernels", fromlist=["x"]).RBF(0.4), optimizer=None,
+                             max_iter_predict=30, random_state=seed)),
+    "mlp": ({"mlp_hidden_layers": "10,10", "mlp_activation": "tanh", "mlp_alpha": 0.01,
+             "mlp_learning_rate_init": 0.01, "mlp_max_iter": 40},
+            lambda seed: __import__("sklearn.neural_network", fromlist=["x"]).MLPClassifier(
+                (10, 10), activation="tanh", alpha=0.01, learning_rate_init=0.01, max_iter=40, random_state=seed)),
+}
+
+
+@pytest.mark.parametrize("cid", sorted(HAND_BUILT))
+def test_new_classifiers_equal_hand_built_scikit_learn_models(cid):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    values, make = HAND_BUILT[cid]
+    session = Session(SCENE, {**SMALL, "dataset": "blobs", "n_classes": 3, "classifier": cid, **values}, seed=5)
+    frame = session.frame
+    x, labels, test = frame.data["x"], frame.data["labels"], frame.data["test"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = make_pipeline(StandardScaler(), make(5 % 2**31)).fit(x[~test], labels[~test])
+    grid = grid_points(tuple(frame.data["extent"]), COARSE)
+    np.testing.assert_allclose(as_rows(frame.data["class_scores"]), model.predict_proba(grid), atol=1e-5)
+    assert frame.data["test_accuracy"] == pytest.approx(model.score(x[test], labels[test]), abs=1e-12)
+
+
+def test_new_classifiers_show_only_their_own_settings_and_are_compared():
+    from explorer.params import find
+    values = SCENE.resolve({"classifier": "mlp"})
+    assert find(SCENE.params, "mlp_alpha").relevant(values) and not find(SCENE.params, "gp_length_scale").relevant(values)
+    values = SCENE.resolve({"classifier": "lda", "lda_solver": "svd"})
+    assert not find(SCENE.params, "lda_shrinkage").relevant(values)
+    values = SCENE.resolve({"classifier": "lda", "lda_solver": "eigen", "lda_shrinkage": "fixed"})
+    assert find(SCENE.params, "lda_shrinkage_amount").relevant(values)
+    for cid in ("lda", "qda", "gaussian_process", "mlp"):
+        assert find(SCENE.params, f"compare_{cid}").help
+    for name in ("lda_solver", "lda_shrinkage", "qda_reg_param", "gp_length_scale", "gp_optimize",
+                 "gp_max_iter_predict", "mlp_hidden_layers", "mlp_activation", "mlp_alpha",
+                 "mlp_learning_rate_init", "mlp_max_iter", "fit_max_points"):
+        assert find(SCENE.params, name).help.endswith(")") or find(SCENE.params, name).help.endswith(".")
+
+
+def test_staged_accuracy_curves_are_scikit_learns_stage_by_stage():
+    session = Session(SCENE, {**SMALL, "classifier": "gradient_boosting", "noise": 0.8})
+    sim = session.simulation
+    frame = session.run_to(1000)
+    x, labels, test = frame.data["x"], frame.data["labels"], frame.data["test"]
+    z = sim.pipe[0].transform(x)
+    staged = [np.asarray(p) for p in sim.pipe[-1].staged_predict(z)]
+    np.testing.assert_allclose(frame.data["train_accuracy_curve"], [np.mean(p[~test] == labels[~test]) for p in staged])
+    np.testing.assert_allclose(frame.data["test_accuracy_curve"], [np.mean(p[test] == labels[test]) for p in staged])
+    assert sim.n_stages == SMALL["gb_n_estimators"]
+
+
+# -- properties over the parameter space ----------------------------------------------------------
+# Small data and few estimators/epochs/iterations (overrides) keep 210 examples under a minute.
+FAST = {"n_samples": st.integers(10, 60), "forest_n_estimators": st.integers(1, 15),
+        "bagging_n_estimators": st.integers(1, 10), "adaboost_n_estimators": st.integers(1, 15),
+        "gb_n_estimators": st.integers(1, 15), "mlp_max_iter": st.integers(5, 40),
+        "gp_max_iter_predict": st.integers(1, 30)}
+
+
+PROPERTY = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.differing_executors])
+SPACE = dict(values=param_space(SCENE.params, FAST, log_scale=True), seed=st.integers(0, 2**31 - 1),
+             moves=st.lists(st.sampled_from(["forward", "back"]), max_size=6))
+
+
+@pytest.mark.parametrize("cid", CLASSIFIERS)  # every classifier drawn, 14 x 14 = 196 examples
+@settings(max_examples=14, **PROPERTY)
+@given(**SPACE)
+def test_property_frames_are_truthful_reproducible_and_round_trip(cid, values, seed, moves):
+    check_frames(cid, values, seed, moves)
+
+
+@settings(max_examples=8, **PROPERTY)  # up to six fits per example
+@given(**SPACE)
+def test_property_compare_frames_are_truthful_and_round_trip(values, seed, moves):
+    check_frames("compare", values, seed, moves)
+
+
+def check_frames(cid, values, seed, moves):
+    values = {**values, "classifier": cid if cid != "compare" else values["classifier"], "compare": cid == "compare"}
+    session = Session(SCENE, values, seed)
     frames = [session.frame]
-    for _ in range(5):
-        frames.append(session.forward())
+    for move in moves:
+        frames.append(session.forward() if move == "forward" else session.back())
     for frame in frames:
-        assert frame.data["proba"].ndim == 3
-        assert len(frame.data["train_accuracy_curve"]) == frame.step + 1
-    session.back()
+        data = frame.data
+        assert_nan_explained(frame)
+        assert frame.message  # never a bare "finished"
+        assert len(data["train_accuracy_curve"]) == (frame.step + 1 if cid != "compare" else 1)
+        scores = np.asarray(data["class_scores"], dtype=np.float64)
+        if len(data["classes"]) and cid != "compare":
+            assert data["score_kind"] == models.score_kind(cid)
+            np.testing.assert_allclose(scores.sum(axis=0), 1.0, atol=1e-4)  # probabilities (or softmax) sum to 1
+        for i, kind in enumerate(data["compare_score_kinds"]):
+            if np.isfinite(data["compare_accuracy"][i, 0]):
+                np.testing.assert_allclose(np.asarray(data["compare_scores"][i], np.float64).sum(axis=0), 1.0,
+                                           atol=1e-4)
+    # Restore-then-step reproduces the frame.
+    sim = session.simulation
+    first = sim.frame()
+    if not sim.done:
+        after = sim.step()
+        sim.restore(first)
+        assert_same_frame(sim.step(), after)
+    # A session survives a JSON round trip.
+    again = Session.from_dict(json.loads(json.dumps(session.to_dict())))
+    assert_same_frame(again.frame, session.frame)
+    assert json.loads(json.dumps(frame_to_jsonable(session.frame), allow_nan=False))
 
 
 # -- UI --------------------------------------------------------------------------------------------
