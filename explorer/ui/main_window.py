@@ -26,6 +26,7 @@ EXPORT_FILTERS = {
     ".svg": "SVG vector image (*.svg)",
     ".csv": "Frame data as CSV (*.csv)",
     ".gif": "Animated GIF of the run (*.gif)",
+    ".mp4": "MP4 video of the run (*.mp4)",
     ".json": "Session + frame data as JSON (*.json)",
 }
 
@@ -52,7 +53,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._prepared_key: Any = object()
         self._pending_prepare_key: Any = object()
         #: Last chosen pixel width per picture format.
-        self.export_widths = {".png": 1920, ".gif": 640}
+        self.export_widths = {".png": 1920, ".gif": 640, ".mp4": 1280}
 
         # Left: the scene list (rows follow its width; narrower and collapsible in small windows).
         self.scene_list = SceneList()
@@ -489,7 +490,7 @@ class MainWindow(QtWidgets.QMainWindow):
         suffix = path.suffix.lower()
         self.playback.pause()
         progress = None
-        if suffix == ".gif":
+        if suffix in (".gif", ".mp4"):
             dialog = QtWidgets.QProgressDialog("Rendering the animation…", "Cancel", 0, 100, self)
             dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
             dialog.setMinimumDuration(400)
