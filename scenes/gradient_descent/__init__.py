@@ -44,7 +44,7 @@ PRESETS = (
            _race("gd", "momentum", "nesterov", surface="bowl", condition_number=100.0,
                  start_x=-2.2, start_y=-1.0, learning_rate=0.01, momentum=0.9, max_steps=1500),
            "A bowl 100 times steeper across than along: GD needs about 1200 steps, momentum "
-           "builds up speed along the ravine floor and converges in about 250, Nesterov in about 170."),
+           "builds up speed along the ravine floor and converges in about 250, Nesterov in about 210."),
     Preset("Adam vs GD on Rosenbrock",
            _race("gd", "adam", surface="rosenbrock", start_x=-1.5, start_y=2.0,
                  learning_rate=0.05, beta1=0.9, beta2=0.999, max_steps=3000),

@@ -309,6 +309,10 @@ def test_preset_lessons_are_visible():
 
     ravine = _run_preset("Momentum through a ravine")
     gd_steps = int(ravine.data["gd.status"].split()[-1])
+    # The description's numbers: GD about 1200, momentum about 250, Nesterov about 210.
+    assert 1050 <= gd_steps <= 1400
+    assert 215 <= int(ravine.data["momentum.status"].split()[-1]) <= 285
+    assert 180 <= int(ravine.data["nesterov.status"].split()[-1]) <= 240
     assert int(ravine.data["momentum.status"].split()[-1]) * 3 < gd_steps
     assert int(ravine.data["nesterov.status"].split()[-1]) * 3 < gd_steps
 
