@@ -122,7 +122,7 @@ class ElidedLabel(QtWidgets.QLabel):
 
     def paintEvent(self, event) -> None:
         painter = QtGui.QPainter(self)
-        shown = self.fontMetrics().elidedText(self.text(), QtCore.Qt.TextElideMode.ElideMiddle, self.width())
+        shown = self.fontMetrics().elidedText(self.text(), QtCore.Qt.TextElideMode.ElideRight, self.width())
         painter.drawText(self.rect(), int(self.alignment()), shown)
 
 
@@ -193,6 +193,8 @@ class DecisionBoundaryView(SceneView):
         #: The user data last asked for (None: generated data) until a frame shows it: the
         #: authoritative points for the next click, so quick clicks before a redraw all count.
         self._pending: Any = _NO_EDIT
+        self._pending_arrays: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 2)), np.zeros(0, dtype=int))
+        self._sent: list[tuple[np.ndarray, np.ndarray] | None] = []
         #: Where the current user data came from (file, columns, read_as) while frames show it.
         self._source: dict[str, Any] | None = None
         self._hover_at: tuple[float, float] | None = None
@@ -467,6 +469,9 @@ class DecisionBoundaryView(SceneView):
         if data is not None:  # converted once: an import has up to 100,000 rows
             self._pending_arrays = (np.asarray(data["x"], dtype=float).reshape(-1, 2),
                                     np.asarray(data["labels"], dtype=int))
+        # Every edit asked for since a frame last showed the user's data: a frame of one of them
+        # is on the way to the latest, one of none of them replaced the data from elsewhere.
+        self._sent = self._sent[-63:] + [None if data is None else self._pending_arrays]
         if data is None:
             self._source = None
         elif "file" in data:
@@ -479,16 +484,27 @@ class DecisionBoundaryView(SceneView):
         self._update_data_label()
         self.dataRequested.emit(data)
 
-    def _shows_pending(self, frame: Frame) -> bool:
-        """True if ``frame`` shows the pending user data (so the frame is the truth again)."""
+    def _pending_settled(self, frame: Frame) -> bool:
+        """True if ``frame`` ends the pending edit: it shows it, or data that came from elsewhere
+        (not one of the edits asked for). A frame of an earlier edit, or of data the run could not
+        use (no points: too few, one class), leaves the edit pending."""
         data = frame.data
         if self._pending is None:
             return not data["user_data"]
         if not data["user_data"]:
+            return False  # still the generated data of before the edit
+        shown_x, shown_labels = np.asarray(data["x"]), np.asarray(data["labels"])
+
+        def same(sent) -> bool:
+            return (sent is not None and sent[0].shape == shown_x.shape and np.array_equal(sent[0], shown_x)
+                    and np.array_equal(sent[1], shown_labels))
+
+        if same(self._pending_arrays):
+            return True
+        if not len(shown_x) or any(same(sent) for sent in self._sent[:-1]):
             return False
-        x, labels = self._pending_arrays
-        return (x.shape == np.shape(data["x"]) and np.array_equal(x, data["x"])
-                and np.array_equal(labels, data["labels"]))
+        self._source = None  # another data set: not the file this view imported
+        return True
 
     def add_point(self, x: float, y: float, label: int | None = None) -> None:
         points, labels, names = self._points()
@@ -719,11 +735,13 @@ class DecisionBoundaryView(SceneView):
         col = min(w - 1, int((x - x0) / (x1 - x0) * w))
         row = min(h - 1, int((y - y0) / (y1 - y0) * h))
         names = list(self.frame.data["names"])
-        lines = [self.map_meaning()]
+        lines = self.map_meaning().replace(" (", "\n(").split("\n")  # the SVM's note on a line of its own
         lines += [f"{names[c] if c < len(names) else c}: {proba[j, row, col]:.2f}" for j, c in enumerate(classes)]
         text = "\n".join(lines)
         self._hover_at = (x, y)
         self.hover.setText(text)  # TextItem.setText is plain text: class names are shown as typed
+        # Open towards the middle of the map, so the read-out is never cut by the plot's edge.
+        self.hover.setAnchor((1.0 if x > (x0 + x1) / 2 else 0.0, 1.0 if y < (y0 + y1) / 2 else 0.0))
         self.hover.setPos(x, y)
         self.hover.show()
         return text
@@ -747,8 +765,9 @@ class DecisionBoundaryView(SceneView):
     def show(self, frame: Frame) -> None:
         self.frame = frame
         data = frame.data
-        if self._pending is not _NO_EDIT and self._shows_pending(frame):
-            self._pending = _NO_EDIT  # the frame shows the user's latest edit: it is the truth again
+        if self._pending is not _NO_EDIT and self._pending_settled(frame):
+            self._pending = _NO_EDIT  # the frame is the truth again
+            self._sent = []
         if not data["user_data"] and self._pending is _NO_EDIT:
             self._source = None
         labels = np.asarray(data["labels"])
@@ -868,6 +887,8 @@ class DecisionBoundaryView(SceneView):
             text = "no model"
         label = models.label(self.params.get("classifier", "svm")) if "classifier" in self.params else ""
         text = f"{label}\n{text}" if label else text
+        if self._source is not None:  # the tool strip may be too narrow to show it
+            text = f"Imported: {self._source['file']}\n{text}"
         if len(data["x"]) > MAX_DRAWN_POINTS:
             text += f"\nshowing {MAX_DRAWN_POINTS:,} of {len(data['x']):,} points"
         if self._changed("corner", text):
