@@ -841,3 +841,39 @@ def test_view_double_well_diverged_run_is_drawn_to_the_edge_and_labelled(qtbot):
     # The other runs' curves fit inside the range.
     for r in np.flatnonzero(~frame.data["diverged"]):
         assert frame.data[f"run{r + 1}_loss"].max() <= y1
+
+
+@pytest.mark.parametrize("batch", [1, 8, 40])
+def test_logistic_range_test_is_the_runs_at_those_rates(batch):
+    """Each rate's range-test loss is the full-data loss (ridge included) a constant-rate run at
+    that rate ends with (the same batches, the same number of updates)."""
+    n, epochs, seed = 60, 3, 2
+    p = one_run("logistic", n, batch, rate=0.1, epochs=epochs)
+    data = Simulation(p, seed=seed).frame().data
+    assert data["range_test_updates"][0] == epochs * math.ceil(n / batch)
+    rates = data["range_test_learning_rate"]
+    for i in (20, 45, 60):  # 1e-3, 0.18, 10
+        sim = Simulation(dict(p, run1_learning_rate=float(rates[i])), seed=seed)
+        while not sim.done:
+            frame = sim.step(coarse=True)
+        np.testing.assert_allclose(data["range_test_loss"][0][i], frame.data["loss"][0], rtol=1e-9)
+
+
+def test_basin_seeds_follow_a_live_learning_rate_change():
+    n, seed = 50, 4
+    values = dict(SCENE.preset("Local-minimum escape").values, n_samples=n, epochs=4, runs=1, run1_batch_size=5)
+    session = Session(SCENE, values, seed=seed)
+    session.forward(1, coarse=True)
+    session.set_params({"learning_rate": 0.3})
+    session.forward(2, coarse=True)
+    tilt, _ = make_data("double_well", n, 1.0, 0)
+    seeds = int(session.frame.data["basin_seeds"])
+    barrier = np.sort(np.roots([1.0, 0.0, -1.0, -0.2]).real)[1]
+    u = np.full(seeds, -1.3)
+    for e, rate in enumerate((0.1, 0.3, 0.3)):
+        orders = np.random.default_rng([seed, e, 1]).permuted(np.tile(tilt, (seeds, 1)), axis=1)
+        for lo in range(0, n, 5):
+            u = u - rate * (u ** 3 - u - 0.2 - orders[:, lo:lo + 5].mean(axis=1))
+    fine = np.abs(u) <= 1e6
+    np.testing.assert_allclose(session.frame.data["deep_basin_share"][0], np.mean(fine & (u > barrier)), atol=0.5 / seeds)
+    np.testing.assert_allclose(session.frame.data["basin_diverged_share"][0], np.mean(~fine), atol=0.5 / seeds)
