@@ -1,12 +1,14 @@
 """Frame history with step forward/back, scrubbing and bounded memory.
 
-At most ``capacity`` frames are kept: every one of the last ``recent`` steps, plus checkpoints
-evenly spread over the whole older history (every ``spacing``-th step from the start; the spacing
-doubles whenever the checkpoints would exceed the capacity, so the spacing stays within twice
-``history / (capacity - recent)``). A frame that is not kept is rebuilt exactly by restoring the
-nearest earlier kept (or cached) frame and replaying the deterministic simulation with the same
-live parameter changes and coarse steps, so stepping back always gives the exact earlier frame and
-a seek replays fewer than ``spacing`` steps (with the defaults, ≤ 63 after 100,000 steps).
+At most ``capacity`` frames are kept: every one of the newest steps (a dense window of ``recent``
+steps, which gives way down to ``recent // 4`` before the checkpoints thin), plus checkpoints
+evenly spread over the whole older history (every ``spacing``-th step from the start; the spacing,
+a power of two, doubles only when the checkpoints and the smallest window would exceed the
+capacity, so it stays below ``2 * history / (capacity - recent // 4)``). A frame that is not kept
+is rebuilt exactly by restoring the nearest earlier kept (or cached) frame and replaying the
+deterministic simulation with the same live parameter changes and coarse steps, so stepping back
+always gives the exact earlier frame and a seek replays fewer than ``spacing`` steps (with the
+defaults, at most 31 after 100,000 steps).
 """
 from __future__ import annotations
 
@@ -34,6 +36,10 @@ class Timeline:
         self.cursor = first.step
         #: Older than the recent window, only steps start + i * spacing are kept (a power of two).
         self.spacing = 1
+        #: The dense window: the newest ``window`` steps are all kept (recent // 4 <= it <= recent
+        #: once the history is long; it shrinks before the checkpoints thin).
+        self.window = 1
+        self.min_window = max(2, recent // 4)
         #: Steps computed again to rebuild frames that were not kept (a cost counter, never reset).
         self.replayed_steps = 0
         #: Steps replayed by the latest rebuild (0 when the frame was kept or cached).
@@ -169,21 +175,30 @@ class Timeline:
     def _on_grid(self, step: int) -> bool:
         return (step - self.start) % self.spacing == 0
 
+    def _drop_if_off_grid(self, step: int) -> None:
+        if step > self.start and step in self._kept and not self._on_grid(step):
+            del self._kept[step]
+            del self._keys[bisect.bisect_left(self._keys, step)]
+
     def _keep(self, frame: Frame) -> None:
         self._kept[frame.step] = frame
         self._keys.append(frame.step)
-        # The step leaving the recent window stays only if it is a checkpoint.
-        leaving = frame.step - self.recent
-        if leaving > self.start and leaving in self._kept and not self._on_grid(leaving):
-            del self._kept[leaving]
-            del self._keys[bisect.bisect_left(self._keys, leaving)]
+        if self.window < self.recent:
+            self.window += 1  # the window grows back with the new frame
+        else:
+            # The step leaving the window stays only if it is a checkpoint.
+            self._drop_if_off_grid(frame.step - self.recent)
         while len(self._keys) > self.capacity:
-            self._thin()
+            if self.window > self.min_window:
+                self.window -= 1  # its oldest step leaves the window
+                self._drop_if_off_grid(self.head - self.window)
+            else:
+                self._thin()
 
     def _thin(self) -> None:
         # Double the checkpoint spacing: every other old checkpoint goes (the start always stays).
         self.spacing *= 2
-        limit = self.head - self.recent
+        limit = self.head - self.window
         for key in [k for k in self._keys if k <= limit and not self._on_grid(k)]:
             del self._kept[key]
         self._keys = sorted(self._kept)

@@ -15,15 +15,17 @@ from tests.explorer.test_session import SCENE, NoisyDecay, same_data
 STEPS = 100_000
 CAPACITY, RECENT = 4096, 1024
 #: Checkpoints are every 2^k-th step with 2^k the smallest power of two that fits the older
-#: history into capacity - recent - 1 slots: 64 for 100,000 steps, so a seek replays <= 63.
-BOUND = 63
+#: history into capacity - recent // 4 - 1 slots: 32 for 100,000 steps, so a seek replays <= 31.
+BOUND = 31
 
 
 def seek_targets(head: int, recent: int, seed: int = 0) -> list[int]:
     """Random steps plus the edges: start, middle, both sides of the recent window, the end."""
     rng = random.Random(seed)
     edges = [0, 1, 2, head // 2, head // 2 + 1, head - recent - 1, head - recent, head - recent + 1,
-             head - 1, head, 64 * 700 - 1, 64 * 700 + 1, 4097, 50_001, 74_606]
+             head - 1, head, 64 * 700 - 1, 64 * 700 + 1, 4097, 50_001, 74_606,
+             # After 100,000 steps the dense window has given way to 1,002 steps for checkpoints.
+             head - 1003, head - 1002, head - 1001]
     return sorted({k for k in edges if 0 <= k <= head} | {rng.randrange(head + 1) for _ in range(300)})
 
 
@@ -52,7 +54,7 @@ def assert_bounded_seeks(tl: Timeline, truth: dict, targets: list[int], bound: i
     assert tl.max_replay <= bound
 
 
-def test_every_seek_after_100k_steps_replays_at_most_63_steps():
+def test_every_seek_after_100k_steps_replays_at_most_31_steps():
     values = SCENE.resolve()
     tl = Timeline(NoisyDecay(values, 5), values, capacity=CAPACITY, recent=RECENT)
     targets = seek_targets(STEPS, RECENT)
@@ -67,6 +69,7 @@ def test_every_seek_after_100k_steps_replays_at_most_63_steps():
     truth = run_recording(tl, forward, STEPS, set(targets))
     assert tl.head == STEPS and truth.pop("worst_kept") <= CAPACITY
     assert tl.params_at(30_000)["rate"] == 0.3 and len(tl.coarse_steps) == (STEPS - 1) // coarse_every + 1
+    assert tl.window == 1002 and tl.spacing == 32
     assert_bounded_seeks(tl, truth, targets, BOUND)
     # After the seeks the simulation still continues the true run from the head.
     sim = NoisyDecay(values, 5)
