@@ -376,6 +376,11 @@ class GradientDescentView(SceneView):
         for item in (surface, self.legend, loss, data):
             if item in layout.items:
                 layout.removeItem(item)
+        # Stacked, the two small plots share a row: short titles, so that their text never makes
+        # the row wider than the view (a title's width is its plot's minimum width).
+        narrow = stacked and show_data
+        loss.setTitle("Loss gap" if narrow else "Distance from the best value")
+        data.setTitle("Each optimiser's line" if narrow else "Data and each optimiser's line θ0 + θ1·x")
         if stacked:
             layout.addItem(surface, row=0, col=0, colspan=2)
             layout.addItem(self.legend, row=1, col=0, colspan=2)
