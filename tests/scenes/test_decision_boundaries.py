@@ -392,6 +392,20 @@ def test_staged_accuracy_curves_are_scikit_learns_stage_by_stage():
     assert sim.n_stages == SMALL["gb_n_estimators"]
 
 
+def test_new_presets_teach_what_they_say():
+    values = SCENE.preset("Gaussian process: confidence fades").values
+    gp, logistic = Session(SCENE, values).simulation, Session(SCENE, {**values, "classifier": "logistic"}).simulation
+    x0, x1, y0, y1 = gp.extent
+    far = np.array([[x0 - 3, y0 - 3], [x1 + 3, y1 + 3]])
+    np.testing.assert_allclose(gp.pipe.predict_proba(far), 0.5, atol=0.02)  # back to 50% away from the data
+    assert np.all(logistic.pipe.predict_proba(far).max(axis=1) > 0.99)  # a linear model stays sure
+    values = SCENE.preset("Neural network on a spiral").values
+    net = Session(SCENE, values).frame
+    assert net.data["train_accuracy"] >= 0.97 and net.data["test_accuracy"] >= 0.95
+    early = Session(SCENE, {**values, "mlp_max_iter": 20}).frame  # "lower Max epochs to see it unfinished"
+    assert early.data["test_accuracy"] < 0.8 and "did not converge within 20 epochs" in early.message
+
+
 # -- properties over the parameter space ----------------------------------------------------------
 # Small data and few estimators/epochs/iterations (overrides) keep 210 examples under a minute.
 FAST = {"n_samples": st.integers(10, 60), "forest_n_estimators": st.integers(1, 15),
