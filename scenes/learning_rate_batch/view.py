@@ -82,7 +82,7 @@ class LearningRateBatchView(SceneView):
         self.legend = loss.addLegend(offset=(-10, 10), labelTextSize="8pt")
 
         rangetest = pg.PlotItem(title="Learning-rate range test: loss after a short run",
-                                axisItems={"left": theme.LogAxis("left")})
+                                axisItems={"left": theme.LogAxis("left"), "bottom": theme.LogAxis("bottom")})
         rangetest.setLogMode(True, True)
         rangetest.setLabel("bottom", "learning rate")
         rangetest.setLabel("left", "loss")

@@ -254,3 +254,17 @@ def test_log_axis_tick_strings_share_one_style_at_every_level(qtbot, low, high):
     assert labels
     powers = ["10" in s and any(c in s for c in "⁰¹²³⁴⁵⁶⁷⁸⁹") for s in labels]
     assert all(powers) or not any(powers), labels
+
+
+@pytest.mark.parametrize("scene_id", SCENES)
+def test_every_log_axis_in_the_window_labels_in_one_style(open_window, scene_id):
+    window = open_window(scene_id)
+    log_axes = 0
+    for name, plot in window.view.plots.items():
+        for side in ("left", "bottom"):
+            axis = plot.getAxis(side)
+            if axis.logMode:
+                log_axes += 1
+                assert isinstance(axis, theme.LogAxis), f"{scene_id} {name} {side} axis mixes label styles"
+    if scene_id != "decision-boundaries":
+        assert log_axes >= 1
