@@ -3,7 +3,6 @@ compare grid, a drawing tool strip; a finer map replaces the coarse one when the
 from __future__ import annotations
 
 import html
-import time
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Mapping
@@ -27,7 +26,7 @@ IDLE_MS = 120
 COMPARE_TITLE_HEIGHT = 38
 #: A running import shows its elapsed time, refreshed this often (ms).
 IMPORT_TICK_MS = 100
-#: Most points drawn per view: above it a fixed random subset is drawn (and the legend says so);
+#: Most points drawn per view: above it a fixed random subset is drawn (and the corner says so);
 #: pyqtgraph's scatter costs ~7 us per point in setData, so 100,000 points stalled the UI 1.3 s.
 MAX_DRAWN_POINTS = 4000
 #: Longest UI-thread slice spent updating compare plots before yielding to the event loop.

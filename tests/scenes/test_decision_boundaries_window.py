@@ -236,8 +236,7 @@ def test_view_items_equal_the_frame_after_every_show(window, qtbot):
 
 # -- CSV import in the window (issue 14 §5, §9; issue 16) --------------------------------------------
 def import_through_button(window, qtbot, monkeypatch, path):
-    from PySide6 import QtWidgets as W
-    monkeypatch.setattr(W.QFileDialog, "getOpenFileName", staticmethod(lambda *args, **kw: (str(path), "")))
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", staticmethod(lambda *args, **kw: (str(path), "")))
     qtbot.mouseClick(window.view.tool_buttons["Import CSV…"], QtCore.Qt.MouseButton.LeftButton)
 
 
