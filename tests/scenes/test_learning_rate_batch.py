@@ -764,8 +764,19 @@ def test_view_items_equal_the_frame_after_every_show_and_after_a_new_run(qtbot, 
     view.show(other.frame)
     assert_view_matches(view, other.frame, model)
     fresh = Session(SCENE, values, seed=3)
+    fresh.forward(4)  # the same step and record count as the run shown before
     view.show(fresh.frame)  # even without set_params: a different run's buffers are redrawn
     assert_view_matches(view, fresh.frame, model)
+    # A thinned run (batch 1, 6,000 updates: every second one recorded): frames between two
+    # records keep the record count but move the current parameters, fits and dots.
+    thinned = Session(SCENE, dict(values, n_samples=200, epochs=30), seed=1)
+    view.set_params(thinned.params)
+    view.apply_prepared(view.prepare(thinned.params, thinned.seed))
+    assert thinned.simulation.strides[0] == 2
+    for _ in range(5):
+        frame = thinned.forward()
+        view.show(frame)
+        assert_view_matches(view, frame, model)
 
 
 def test_view_double_well_dot_sits_on_its_curve_after_thinning(qtbot):
@@ -877,3 +888,15 @@ def test_basin_seeds_follow_a_live_learning_rate_change():
     fine = np.abs(u) <= 1e6
     np.testing.assert_allclose(session.frame.data["deep_basin_share"][0], np.mean(fine & (u > barrier)), atol=0.5 / seeds)
     np.testing.assert_allclose(session.frame.data["basin_diverged_share"][0], np.mean(~fine), atol=0.5 / seeds)
+
+
+def test_divergence_limit_has_a_floor_for_starts_near_a_minimum():
+    """1000 x max(start loss, 1): a start next to a minimum (loss ~0.01) does not make every
+    small bump of the loss a "divergence"."""
+    p = one_run("double_well", 50, 1, rate=0.05, epochs=3, init_w=1.0)
+    sim = Simulation(p, seed=0)
+    start_loss = hand_loss("double_well", [1.0], make_data("double_well", 50, p["noise"], 0)[0], None)
+    data = sim.frame().data
+    assert start_loss < 0.05
+    np.testing.assert_allclose(data["start_loss"], start_loss, rtol=1e-9, atol=1e-15)
+    assert data["divergence_loss_limit"] == 1000.0  # not 1000 x 0.01
