@@ -95,10 +95,39 @@ def matplotlib_frame_ms(params: dict) -> list[float] | None:
     return times
 
 
+def long_run_frame_ms(steps: int = 30_000, frames: int = 20) -> tuple[float, float, float]:
+    """All six optimisers crawling on Himmelblau (lr 1e-4) for ``steps`` steps, then ``frames``
+    frames of show() + repaint: (median show, median repaint, worst total) in ms of UI-thread CPU."""
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    session = Session(SCENE, {**ALL, "surface": "himmelblau", "max_steps": 100_000, "learning_rate": 1e-4})
+    view = SCENE.view_class()(SCENE, session.params)
+    view.widget.resize(WIDTH, HEIGHT)
+    view.widget.show()
+    view.apply_prepared(view.prepare(session.params, session.seed))
+    view.cache_axes()
+    session.forward(steps)
+    view.show(session.frame)
+    app.processEvents()
+    shows, paints = [], []
+    for _ in range(frames):
+        start = time.thread_time()
+        view.show(session.forward())
+        middle = time.thread_time()
+        view.widget.viewport().repaint()
+        shows.append(1e3 * (middle - start))
+        paints.append(1e3 * (time.thread_time() - middle))
+    view.close()
+    app.processEvents()
+    return statistics.median(shows), statistics.median(paints), max(a + b for a, b in zip(shows, paints))
+
+
 def main() -> None:
     import sys
     if "--extremes-only" not in sys.argv:
         frame_table()
+        show_ms, paint_ms, worst = long_run_frame_ms()
+        print(f"\nlong run, 6 optimisers at step 30,000 ({WIDTH}x{HEIGHT}): show {show_ms:.1f} ms + repaint "
+              f"{paint_ms:.1f} ms (medians, UI-thread CPU), worst frame {worst:.1f} ms")
     size = (1440, 900)
     print_extremes(panel_extremes(size), size)
 
