@@ -21,6 +21,7 @@ may hold is listed in :func:`validate`.
 """
 from __future__ import annotations
 
+import codecs
 import json
 import math
 import os
@@ -108,25 +109,27 @@ def read_bytes(path: str | Path) -> bytes:
         if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
             raise ParamError(f"session: cannot read {path}: not a regular file")
         if info.st_size > MAX_BYTES:
-            raise ParamError(f"session: {path} is {info.st_size / 2**20:.0f} MB: a session file may be "
-                             f"at most {MAX_BYTES // 2**20} MB")
+            raise ParamError(f"session: {path} has {info.st_size:,} bytes: a session file may be at most "
+                             f"{MAX_BYTES // 2**20} MB ({MAX_BYTES:,} bytes)")
         with open(path, "rb") as handle:
             raw = handle.read(MAX_BYTES + 1)
     except OSError as error:
         raise ParamError(f"session: cannot read {path}: {error.strerror or error}") from None
     if len(raw) > MAX_BYTES:  # it grew while being read
-        raise ParamError(f"session: {path} is larger than {MAX_BYTES // 2**20} MB: a session file may be "
-                         f"at most {MAX_BYTES // 2**20} MB")
+        raise ParamError(f"session: {path} has more than {MAX_BYTES:,} bytes: a session file may be at most "
+                         f"{MAX_BYTES // 2**20} MB ({MAX_BYTES:,} bytes)")
     return raw
 
 
 def decode(raw: bytes) -> str:
     """UTF-8 text (a leading byte-order mark is allowed)."""
+    start = 3 if raw.startswith(codecs.BOM_UTF8) else 0
     try:
-        return raw.decode("utf-8-sig")
+        return raw[start:].decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ParamError(f"session: the file is not UTF-8 text (byte 0x{raw[error.start]:02x} at offset "
-                         f"{error.start}); session files are JSON saved by ML Explorer") from None
+        offset = start + error.start
+        raise ParamError(f"session: the file is not UTF-8 text (byte 0x{raw[offset]:02x} at offset "
+                         f"{offset:,}); session files are JSON saved by ML Explorer") from None
 
 
 _STRUCTURE = b'"[]{}'
@@ -137,15 +140,18 @@ _DELTA[[ord("["), ord("{")]] = 1
 _DELTA[[ord("]"), ord("}")]] = -1
 
 
-def nesting_depth(raw: bytes, limit: int = MAX_DEPTH) -> int:
-    """Deepest nesting of [ and { outside strings in JSON bytes (counting stops past ``limit``).
+def nesting_depth(raw: bytes, limit: int | None = None) -> int:
+    """Deepest nesting of [ and { outside strings in JSON bytes.
 
-    Linear time and bounded memory, so it can run before the JSON parser recurses. Escapes are
-    paired left to right as JSON does (\\\\ then \\"), which leaves every remaining quote a
-    string delimiter; UTF-8 multi-byte characters contain none of these bytes.
+    With ``limit``, only "more than limit or not" is exact: counting stops once the depth passes
+    it, and a text with at most ``limit`` opening brackets is not scanned. Linear time and bounded
+    memory, so it can run before the JSON parser recurses. Escapes are paired left to right as
+    JSON does (\\\\ then \\"), which leaves every remaining quote a string delimiter; UTF-8
+    multi-byte characters contain none of these bytes.
     """
-    if raw.count(b"[") + raw.count(b"{") <= limit:
-        return min(limit, raw.count(b"[") + raw.count(b"{"))
+    openers = raw.count(b"[") + raw.count(b"{")
+    if limit is not None and openers <= limit:
+        return openers
     reduced = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
     codes = np.frombuffer(reduced, np.uint8)
     parity = depth = deepest = 0
@@ -166,7 +172,7 @@ def nesting_depth(raw: bytes, limit: int = MAX_DEPTH) -> int:
         level += depth
         deepest = max(deepest, int(level.max()))
         depth = int(level[-1])
-        if deepest > limit:
+        if limit is not None and deepest > limit:
             break
     return deepest
 
@@ -175,7 +181,7 @@ def parse(raw: bytes) -> Any:
     """UTF-8 JSON bytes to Python data: depth checked first; NaN, Infinity, 1e400 and 10**50
     become markers that :func:`validate` reports with their field; duplicate keys are refused."""
     text = decode(raw)
-    if nesting_depth(raw) > MAX_DEPTH:
+    if nesting_depth(raw, MAX_DEPTH) > MAX_DEPTH:
         raise ParamError(f"session: the JSON is nested deeper than {MAX_DEPTH} levels; "
                          "a session file needs only a few")
     try:
@@ -277,7 +283,7 @@ def _show(value: Any) -> str:
 
 def _count(number: int) -> str:
     """A whole number for a message: 1,234,567, or 1.23e+30 when it is huge."""
-    return f"{number:,}" if abs(number) < 10**15 else f"{float(number):.3g}"
+    return f"{number:,}" if abs(number) < 10**21 else f"{float(number):.3g}"
 
 
 def _key(path: str, key: str) -> str:
