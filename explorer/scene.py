@@ -41,6 +41,11 @@ class Frame:
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", MappingProxyType({k: _freeze(v) for k, v in self.data.items()}))
 
+    def __reduce__(self):
+        # A mappingproxy does not pickle (frames go to and from worker processes, explorer.jobs):
+        # rebuild from a plain dict; read-only arrays come back read-only, so nothing is copied.
+        return (Frame, (self.step, dict(self.data), self.state, self.message, self.done))
+
 
 class Simulation(Protocol):
     """What every scene's simulation provides (pure NumPy, deterministic for a seed)."""

@@ -13,6 +13,7 @@ from explorer.jobs import JobRunner
 from explorer.params import ParamError, find
 from explorer.scene import Scene
 from explorer.session import Session
+from explorer.worker import new_session, tagged
 from explorer.ui.layout import SCENE_LIST_LIMITS, AdaptiveSplitter, SceneList
 from explorer.ui.panel import ParamPanel
 from explorer.ui.playback import PlaybackBar
@@ -20,6 +21,9 @@ from explorer.ui.view import SceneView
 
 #: Longest time one playback tick spends computing steps before it draws (keeps 60 fps).
 TICK_BUDGET_MS = 12
+#: A job running longer than this shows the busy indicator (elapsed time, Cancel) and marks the
+#: picture as out of date; quicker ones never flash it.
+BUSY_AFTER_S = 0.3
 
 EXPORT_FILTERS = {
     ".png": "PNG image (*.png)",
@@ -50,6 +54,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.seed = 0
         self.data: Any = None
         self._pending_session = False
+        #: Why the picture no longer matches the panel after a cancelled or failed job (None: it does).
+        self._stale_reason: str | None = None
         self._prepared_key: Any = object()
         self._pending_prepare_key: Any = object()
         #: Last chosen pixel width per picture format.
@@ -104,6 +110,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.frame_message.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
                                          QtWidgets.QSizePolicy.Policy.Preferred)
         self.statusBar().addWidget(self.frame_message, 1)
+        self._build_busy_indicator()
         self._build_menus()
 
         if session is not None:
@@ -248,8 +255,11 @@ class MainWindow(QtWidgets.QMainWindow):
             self._install_session(session)
 
     def _teardown_scene(self) -> None:
+        self.jobs.cancel_all()  # the old scene's runs and heavy data: their processes stop now
         self.session = None
         self._pending_session = False
+        self._stale_reason = None
+        self._update_busy()
         if self.view is not None:
             tools = self.view.tools()
             if tools is not None:
@@ -281,8 +291,8 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.panel is not None:
             self.panel.set_values(changed)
         structural = any(not find(self.scene.params, n).live for n in changed)
-        if structural or self._pending_session or self.session is None:
-            self._rebuild_session()
+        if structural or self._pending_session or self.session is None or self._stale_reason:
+            self._rebuild_session()  # after a Cancel, any change builds the run of the panel's settings
         else:
             self.session.set_params(changed)
             self._after_params()
@@ -317,8 +327,11 @@ class MainWindow(QtWidgets.QMainWindow):
     def _rebuild_session(self) -> None:
         assert self.scene is not None
         self._pending_session = True
-        self.jobs.submit(f"session#{self._current_generation}", Session,
+        self._stale_reason = None
+        # In a worker process: a newer request stops this one's process (explorer.jobs).
+        self.jobs.submit(f"session#{self._current_generation}", new_session,
                          self.scene, dict(self.params), self.seed, self.data)
+        self._watch_jobs()
 
     def _install_session(self, session: Session) -> None:
         self.session = session
@@ -347,20 +360,19 @@ class MainWindow(QtWidgets.QMainWindow):
             self._prepared_key = self._pending_prepare_key = None
         elif key != self._pending_prepare_key and key != self._prepared_key:
             self._pending_prepare_key = key
-            self.jobs.submit(f"prepare#{self._current_generation}", self._prepare_job,
-                             view_class.prepare, dict(self.params), self.seed, key)
+            self.jobs.submit(f"prepare#{self._current_generation}", tagged, key,
+                             view_class.prepare, dict(self.params), self.seed)
+            self._watch_jobs()
         elif key == self._prepared_key:
             self._pending_prepare_key = key
-
-    @staticmethod
-    def _prepare_job(prepare, params: dict, seed: int, key: Any) -> tuple[Any, Any]:
-        return key, prepare(params, seed)
 
     def _job_finished(self, key: str, result: Any) -> None:
         kind, _, generation = key.partition("#")
         if int(generation) != self._current_generation or self.view is None:
             return  # a result for a scene that is no longer shown
         if kind == "session":
+            # Built from self.data (only the newest request is delivered), which stayed here.
+            result.data = self.data
             self._install_session(result)
         elif kind == "prepare":
             prepared_key, data = result
@@ -368,6 +380,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.view.apply_prepared(data)
                 self._prepared_key = prepared_key
                 self._refresh()
+        self._update_busy()
 
     def _job_failed(self, key: str, message: str) -> None:
         kind, _, generation = key.partition("#")
@@ -375,14 +388,100 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         if kind == "session":
             self._pending_session = False
+            if self.session is not None:  # the old run stays on screen: say so
+                self._stale_reason = "Could not compute the new run: the picture shows the previous settings"
         elif kind == "prepare":
             self._prepared_key = self._pending_prepare_key
         self.statusBar().showMessage(f"Could not compute this scene: {message}", 15000)
+        self._update_busy()
+
+    # -- busy indicator, Cancel, out-of-date picture -------------------------------------------
+    def _build_busy_indicator(self) -> None:
+        self.busy_label = QtWidgets.QLabel()
+        self.busy_label.setObjectName("busy-indicator")
+        self.cancel_button = QtWidgets.QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancel-job")
+        self.cancel_button.setToolTip("Stop computing the new run; the picture keeps the previous settings")
+        self.cancel_button.clicked.connect(self.cancel_jobs)
+        for widget in (self.busy_label, self.cancel_button):
+            widget.hide()
+            self.statusBar().addPermanentWidget(widget)
+        # A veil over the plots while they show a run that no longer matches the panel.
+        self.stale_overlay = QtWidgets.QLabel(self.centre)
+        self.stale_overlay.setObjectName("stale-overlay")
+        self.stale_overlay.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.stale_overlay.setWordWrap(True)
+        self.stale_overlay.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.stale_overlay.setStyleSheet("QLabel#stale-overlay { background: rgba(255, 255, 255, 150); "
+                                         "color: #222222; font-size: 15pt; font-weight: bold; }")
+        self.stale_overlay.hide()
+        self._busy_timer = QtCore.QTimer(self)
+        self._busy_timer.setInterval(100)
+        self._busy_timer.timeout.connect(self._update_busy)
+
+    def _watch_jobs(self) -> None:
+        if not self._busy_timer.isActive():
+            self._busy_timer.start()
+        self._update_busy()
+
+    def _window_jobs(self) -> list[str]:
+        suffix = f"#{self._current_generation}"
+        return [key for key in self.jobs.active_keys() if key.endswith(suffix)]
+
+    def _update_busy(self) -> None:
+        """Busy indicator with elapsed time and Cancel after BUSY_AFTER_S; the out-of-date veil."""
+        keys = self._window_jobs()
+        elapsed = max((self.jobs.elapsed(key) or 0.0 for key in keys), default=0.0)
+        slow = bool(keys) and elapsed >= BUSY_AFTER_S
+        if slow:
+            what = "Computing the new run" if any(k.startswith("session#") for k in keys) else "Preparing the picture"
+            self.busy_label.setText(f"{what}… {elapsed:.1f} s")
+        self.busy_label.setVisible(slow or bool(self._stale_reason))
+        if not slow and self._stale_reason:
+            self.busy_label.setText(self._stale_reason)
+        self.cancel_button.setVisible(slow)
+        veil = ""
+        if self.view is not None and self.session is not None:
+            if slow:
+                veil = "Out of date — computing the new run" if self._pending_session \
+                    else "Out of date — preparing the picture for these settings"
+            elif self._stale_reason:
+                veil = self._stale_reason.replace(": ", "\n", 1)
+        if veil:
+            self.stale_overlay.setText(veil)
+            self.stale_overlay.setGeometry(self.view.widget.geometry())
+            self.stale_overlay.raise_()
+        self.stale_overlay.setVisible(bool(veil))
+        if not keys:
+            self._busy_timer.stop()
+
+    def cancel_jobs(self) -> None:
+        """Stop the new run (and the view's heavy data) being computed; the old picture stays and
+        says so, and the next change of any setting computes again."""
+        if not self.jobs.cancel_all():
+            return
+        self._pending_session = False
+        self._pending_prepare_key = self._prepared_key
+        if self.session is None:
+            message = "Cancelled: nothing is shown yet — change a setting to compute again"
+        else:
+            message = "Cancelled: the picture shows the previous settings"
+        self._stale_reason = message
+        self.statusBar().showMessage(message, 15000)
+        self._update_busy()
+
+    def _not_while_computing(self, action: str) -> bool:
+        """True (and say why) while a new run is being computed: the run on screen is out of date."""
+        if self._pending_session and self.session is not None:
+            self.statusBar().showMessage(f"Computing the new run: {action} once it is shown, "
+                                         f"or press Cancel to keep the previous one", 8000)
+            return True
+        return False
 
     # -- playback --------------------------------------------------------------------------
     def _guarded(self, action) -> None:
         """Run a simulation action; a failure is a message, never an exception into Qt."""
-        if self.session is None:
+        if self.session is None or self._not_while_computing("stepping works"):
             return
         try:
             action()
@@ -473,7 +572,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self.open_session(path)  # a bad file is explained in a message box
 
     def _save_session_dialog(self) -> None:
-        if self.session is None:
+        if self.session is None or self._not_while_computing("save"):
             return
         path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)")
         if path:
@@ -513,7 +612,7 @@ class MainWindow(QtWidgets.QMainWindow):
         return path
 
     def _export_dialog(self, suffix: str | None = None) -> None:
-        if self.session is None:
+        if self.session is None or self._not_while_computing("export"):
             return
         dialog = ExportDialog(self, suffix or ".png", self.export_widths, self.scene.id if self.scene else "scene")
         if dialog.exec() != QtWidgets.QDialog.DialogCode.Accepted:
@@ -530,7 +629,8 @@ class MainWindow(QtWidgets.QMainWindow):
     # -- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         self.playback.pause()
-        self.jobs.shutdown()
+        self._busy_timer.stop()
+        self.jobs.shutdown()  # stops the worker processes; never waits for a running job
         self._teardown_scene()  # stops the view's own timers and workers too
         super().closeEvent(event)
 

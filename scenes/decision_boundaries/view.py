@@ -3,6 +3,8 @@ compare grid, a drawing tool strip; a finer map replaces the coarse one when the
 from __future__ import annotations
 
 import html
+import itertools
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Mapping
@@ -82,9 +84,32 @@ def render(proba: np.ndarray, classes: np.ndarray, extent) -> tuple[np.ndarray, 
     return probability_image(proba, classes), boundary_lines(proba, extent)
 
 
+#: In a worker process: the last refiners it computed for, by key, so a later stage resumes the
+#: staged computation instead of starting over (each job brings a fresh unpickled copy).
+_worker_refiners: OrderedDict[int, models.Refiner] = OrderedDict()
+
+
 def _refine_job(key, refiner: models.Refiner, stage: int, classes: np.ndarray):
+    """The fine map of one stage (runs in a worker process of the view's JobRunner)."""
+    refiner = _worker_refiners.setdefault(key[0], refiner)
+    _worker_refiners.move_to_end(key[0])
+    while len(_worker_refiners) > 4:
+        _worker_refiners.popitem(last=False)
     proba = refiner.grid(stage)
     return key, proba, *render(proba, classes, refiner.extent)
+
+
+#: A number per refiner object, unique in this process: Refiner.token comes from a counter in
+#: whichever worker process built the run, so tokens of runs built in fresh workers repeat.
+_refiner_ids: "weakref.WeakKeyDictionary[models.Refiner, int]" = weakref.WeakKeyDictionary()
+_refiner_numbers = itertools.count(1)
+
+
+def _refiner_id(refiner: models.Refiner) -> int:
+    number = _refiner_ids.get(refiner)
+    if number is None:
+        number = _refiner_ids[refiner] = next(_refiner_numbers)
+    return number
 
 
 def _read_csv_job(path: str, test_fraction: float) -> tuple[str, Any]:
@@ -1050,15 +1075,15 @@ class DecisionBoundaryView(SceneView):
     def _frame_key(frame: Frame):
         state = frame.state
         refiner = getattr(state, "refiner", None)
-        return None if refiner is None else (refiner.token, int(state.stage))
+        return None if refiner is None else (_refiner_id(refiner), int(state.stage))
 
     def _request_fine(self) -> None:
         frame = self.frame
-        if frame is None or self._compare_mode:
-            return
-        key = self._frame_key(frame)
+        key = None if frame is None or self._compare_mode else self._frame_key(frame)
         if key is None or key in self._fine:
+            self._runner.cancel("refine")  # a map for another frame is no longer wanted: stop it
             return
+        # In a worker process: a newer request (or close()) stops this one at once.
         self._runner.submit("refine", _refine_job, key, frame.state.refiner, int(frame.state.stage),
                             np.asarray(frame.data["classes"]))
 
@@ -1089,5 +1114,5 @@ class DecisionBoundaryView(SceneView):
     def close(self) -> None:
         self._compare_queue.clear()
         self._idle.stop()
-        self._runner.shutdown()
+        self._runner.shutdown()  # stops its worker processes; never waits for a fine map
         super().close()
