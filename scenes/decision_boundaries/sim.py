@@ -124,8 +124,8 @@ PARAMS = datasets.dataset_params() + (
     Float("gb_subsample", 1.0, "Share of training points each gradient-boosting stage sees (<1: stochastic).",
           minimum=0.2, maximum=1.0, decimals=2, group="Gradient boosting"),
     # Large data
-    Int("fit_max_points", 5000, "Largest number of training points the model is fitted on; more are subsampled "
-        "at random (seeded).", minimum=200, maximum=MAX_FIT_POINTS, log=True, label="Fit on at most",
+    Int("fit_max_points", 1000, "Largest number of training points the model is fitted on; more are subsampled "
+        "at random (seeded).", minimum=50, maximum=MAX_FIT_POINTS, log=True, label="Fit on at most",
         group="Model"),
     # Compare view
     Bool("compare", False, "Show several classifiers side by side on the same data; click one to pick it.",
@@ -216,6 +216,7 @@ class Simulation:
         self.refiner: models.Refiner | None = None
         self.n_stages = 1
         self.pipe = None
+        self.subsample_note = ""
         self._load_data(data)
         self.extent = padded_extent(self.x)
         self.classes = np.zeros(0, dtype=int)
@@ -230,9 +231,9 @@ class Simulation:
         self.compare_summary = ""
         if self.ok:
             n_train = int((~self.test).sum())
-            if len(self.fit_index) < n_train:
-                self.messages.append(f"fitted on {len(self.fit_index):,} of {n_train:,} training points (seeded "
-                                     f"subsample; train accuracy is on those {len(self.fit_index):,})")
+            if len(self.fit_index) < n_train:  # said once a model has been fitted on them
+                self.subsample_note = (f"fitted on {len(self.fit_index):,} of {n_train:,} training points (seeded "
+                                       f"subsample; train accuracy is on those {len(self.fit_index):,})")
             if not self.test.any():
                 self.messages.append(f"no test points: test fraction {self.params['test_fraction']:g} of "
                                      f"{len(self.x)} points, so no test accuracy")
@@ -300,7 +301,7 @@ class Simulation:
         affordable = models.affordable_points(cid, self.params, n_fit, n_predict, n_classes)
         if affordable >= lowest:
             return f"{text}; lower 'Fit on at most' to {affordable:,} to try it"
-        return f"{text}; choose lighter settings for it (fewer trees, stages, epochs or neurons)"
+        return f"{text}; choose lighter settings for it (or import fewer points: every point is predicted)"
 
     def _fit(self, cid: str):
         """The fitted pipeline and the notes its fit produced (raises what scikit-learn raises)."""
@@ -320,7 +321,7 @@ class Simulation:
             return
         try:
             pipe, notes = self._fit(cid)
-            self.messages += notes
+            self.messages += [self.subsample_note] * bool(self.subsample_note) + notes
             self.pipe = pipe
             self.classes = _readonly(np.asarray(pipe[-1].classes_, dtype=int))
             grid = models.grid_points(self.extent, COARSE)
@@ -328,13 +329,15 @@ class Simulation:
             maps, predicted = [], []
             with models.one_blas_thread(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the fit already said what there is to say
-                stages = list(self._stage_maps(cid, pipe, points, len(grid)))
+                if cid == "svm":  # the labels are SVC.predict's one-vs-one votes, not the argmax
+                    scores, labels = models.svm_scores_and_labels(pipe[-1], pipe[:-1].transform(points))
+                    stages = [(np.array(scores[:len(grid)], dtype=np.float32),
+                               np.asarray(labels[len(grid):], dtype=np.int8))]
+                else:
+                    stages = list(self._stage_maps(cid, pipe, points, len(grid)))
             for proba_grid, labels in stages:
                 maps.append(proba_grid)
                 predicted.append(labels)
-            if cid == "svm" and len(self.x):  # ovo votes, as SVC.predict decides
-                with models.one_blas_thread():
-                    predicted[-1] = np.asarray(pipe.predict(self.x), dtype=np.int8)
             self.n_stages = len(maps)
             stack = np.asarray(maps, dtype=np.float32)  # (S, G*G, C)
             self.scores = _readonly(stack.transpose(0, 2, 1).reshape(len(maps), -1, COARSE, COARSE))
@@ -395,6 +398,8 @@ class Simulation:
                                np.mean(predicted[self.test] == self.labels[self.test]) if self.test.any() else np.nan]
             except Exception as error:
                 self.messages.append(f"{models.label(cid)} could not be fitted: {error} (no map, no accuracy)")
+        if self.subsample_note and np.isfinite(accuracy[:, 0]).any():
+            self.messages.insert(0, self.subsample_note)
         self.compare_names = tuple(chosen)
         self.compare_scores = _readonly(maps)
         self.compare_accuracy = _readonly(accuracy)
