@@ -55,6 +55,7 @@ class PlaybackBar(QtWidgets.QWidget):
         self._probe = QtWidgets.QToolButton(self)
         self._probe.hide()
         self._buttons: list[QtWidgets.QToolButton] = []
+        self._widths: dict[tuple, int] = {}
 
         def button(name: str, text: str, pixmap, tip: str) -> QtWidgets.QToolButton:
             widget = QtWidgets.QToolButton()
@@ -138,6 +139,14 @@ class PlaybackBar(QtWidgets.QWidget):
 
     def _controls_width(self, labels: bool) -> int:
         buttons = [b for b in self._buttons if not b.isHidden()]
+        # Layouts ask for the size hints on every pass (each frame the counter changes): measure once
+        # per set of labels.
+        key = (labels, tuple(b.text() for b in buttons), self.font().key())
+        if key not in self._widths:
+            self._widths[key] = self._measure_controls(buttons, labels)
+        return self._widths[key]
+
+    def _measure_controls(self, buttons: list[QtWidgets.QToolButton], labels: bool) -> int:
         spacing = max(self._rows.spacing(), 0)
         width = sum(self._button_width(b, labels) for b in buttons) + spacing * (len(buttons) - 1)
         width += GAP + spacing + self.speed.sizeHint().width()
