@@ -2,6 +2,11 @@
 step (or epoch), one ``view.show(frame)``, then one repaint (processEvents). Medians, since this
 2-core machine is shared and single frames are noisy.
 
+Second table: the work done off the UI thread when a structural parameter changes (building the
+run, which includes the learning-rate range test, and the view's ``prepare``) at the slider
+extremes, and the cost of a live learning-rate change (which must redo neither). Issue 16's case
+(double well, 5,000 samples, 500 epochs) took 81 s to prepare before.
+
 Run: python bench/bench_learning_rate_batch.py [repeats]
 """
 from __future__ import annotations
@@ -25,6 +30,7 @@ CASES = [
     ("double well, n=200, step", {"model": "double_well", "init_w": -1.3}, False, 300),
     ("linear, n=5000, epoch", {"model": "linear", "n_samples": 5000}, True, 8),
     ("logistic, n=5000, epoch", {"model": "logistic", "n_samples": 5000}, True, 8),
+    ("double well, n=5000, epoch", {"model": "double_well", "init_w": -1.3, "n_samples": 5000}, True, 8),
 ]
 SIZE = (1280, 800)
 
@@ -63,6 +69,43 @@ def run_case(app, values: dict, coarse: bool, frames: int) -> dict[str, float]:
             "updates/s": updates / elapsed}
 
 
+EXTREMES = [
+    (model, n, epochs, batches)
+    for model in ("linear", "logistic", "double_well")
+    for n in (50, 5000)
+    for epochs in (1, 500)
+    for batches in ((1, 8, 32, 5000), (5000, 2000, 1000, 500))
+]
+
+
+def bench_preparation() -> None:
+    """Run build + prepare at the extremes (caches cleared: a first build), and a live change."""
+    import scenes.learning_rate_batch.sim as sim_module
+
+    view_class = SCENE.view_class()
+    print("\nStructural work at the slider extremes (s, caches cleared) and a live learning-rate change (ms)")
+    print(f"{'model':12} {'n':>5} {'epochs':>6} {'batches':22} {'build':>6} {'prepare':>8} {'live':>6}")
+    worst_build = worst_prepare = worst_live = 0.0
+    for model, n, epochs, batches in EXTREMES:
+        values = {"model": model, "n_samples": n, "epochs": epochs, "learning_rate": 10.0,
+                  **{f"run{i + 1}_batch_size": b for i, b in enumerate(batches)}}
+        sim_module._range_test_cached.cache_clear()
+        sim_module.cached_model.cache_clear()
+        t0 = time.perf_counter()
+        session = Session(SCENE, values, seed=0)
+        t1 = time.perf_counter()
+        view_class.prepare(session.params, session.seed)
+        t2 = time.perf_counter()
+        key = view_class.prepare_key(session.params, session.seed)
+        session.set_params({"learning_rate": 1e-4})  # live: no new run
+        assert view_class.prepare_key(session.params, session.seed) == key  # and nothing to re-prepare
+        t3 = time.perf_counter()
+        worst_build, worst_prepare, worst_live = max(worst_build, t1 - t0), max(worst_prepare, t2 - t1), \
+            max(worst_live, t3 - t2)
+        print(f"{model:12} {n:5} {epochs:6} {str(batches):22} {t1 - t0:6.2f} {t2 - t1:8.3f} {1e3 * (t3 - t2):6.2f}")
+    print(f"worst: build {worst_build:.2f} s, prepare {worst_prepare:.3f} s, live change {1e3 * worst_live:.2f} ms")
+
+
 def main() -> None:
     repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 1
     app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
@@ -77,3 +120,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+    bench_preparation()
