@@ -407,6 +407,19 @@ def test_new_presets_teach_what_they_say():
     assert early.data["test_accuracy"] < 0.8 and "did not converge within 20 epochs" in early.message
 
 
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+def test_svm_scores_and_labels_from_one_pass_equal_decision_function_and_predict(n_classes):
+    session = Session(SCENE, {"classifier": "svm", "dataset": "spiral", "n_classes": n_classes, "n_samples": 200,
+                              "noise": 0.8, "svm_C": 0.05})
+    pipe = session.simulation.pipe
+    points = np.concatenate([grid_points(session.simulation.extent, 80), session.frame.data["x"]])
+    z = pipe[0].transform(points)
+    scores, labels = models.svm_scores_and_labels(pipe[-1], z)
+    np.testing.assert_array_equal(labels, pipe[-1].predict(z))  # libsvm's votes, ties included
+    np.testing.assert_allclose(scores, svm_display(pipe[-1].decision_function(z), n_classes), rtol=1e-12)
+    assert pipe[-1].decision_function_shape == "ovr"  # the fitted model is left as it was
+
+
 # -- properties over the parameter space ----------------------------------------------------------
 # Small data and few estimators/epochs/iterations (overrides) keep 210 examples under a minute.
 FAST = {"n_samples": st.integers(10, 60), "forest_n_estimators": st.integers(1, 15),
