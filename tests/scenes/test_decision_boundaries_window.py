@@ -329,3 +329,20 @@ def test_a_large_import_draws_a_fixed_subset_and_says_so(window, qtbot, monkeypa
     assert f"showing {MAX_DRAWN_POINTS:,} of {n:,} points" in view.corner.textItem.toPlainText()
     # Appending a point keeps the drawn subset but for at most one point (the i-th key depends only on i).
     assert len(set(index.tolist()) & set(drawn_index(n + 1).tolist())) >= MAX_DRAWN_POINTS - 1
+
+
+def test_a_running_import_shows_itself_and_cancel_changes_nothing(window, qtbot, tmp_path):
+    path = tmp_path / "slow.csv"
+    path.write_text("a,b,c\n" + "".join(f"{i * 0.001!r},{(i * 7) % 13},{'pq'[i % 2]}\n" for i in range(50_000)))
+    view = window.view
+    session = window.session
+    view.start_import(str(path))  # returns at once: the file is read by the view's job runner
+    assert view.importing and view.import_status.isVisible() and view.import_cancel.isVisible()
+    assert view.import_status.text().startswith("Reading slow.csv…")
+    assert not view.tool_buttons["Import CSV…"].isEnabled()
+    qtbot.mouseClick(view.import_cancel, QtCore.Qt.MouseButton.LeftButton)
+    assert not view.importing and not view.import_status.isVisible()
+    assert "cancelled" in window.statusBar().currentMessage()
+    qtbot.wait(3000)  # long enough for the read to have finished had it not been stopped
+    assert window.session is session and window.data is None
+    assert view.tool_buttons["Import CSV…"].isEnabled()
