@@ -24,6 +24,8 @@ COARSE = 64
 FINE = 200
 COMPARE = 100
 MAX_COMPARE = 6
+#: Estimated seconds all the models of one compare grid may take together.
+COMPARE_BUDGET_S = 3 * models.FIT_BUDGET_S
 #: The most training points a model can be fitted on ("Fit on at most"): every row an import may have.
 MAX_FIT_POINTS = datasets.MAX_IMPORT_ROWS
 DEFAULT_COMPARE = ("logistic", "knn", "svm", "tree", "random_forest", "gradient_boosting")
@@ -379,11 +381,21 @@ class Simulation:
         self.classes = _readonly(all_classes if chosen else np.zeros(0, dtype=int))  # nothing compared: no map
         maps = np.zeros((len(chosen), len(all_classes), COMPARE, COMPARE), np.float32)
         accuracy = np.full((len(chosen), 2), np.nan)
+        n_classes = len(all_classes)
+        spent = 0.0  # estimated seconds of the models fitted so far
         for i, cid in enumerate(chosen):
-            refused = self._too_costly(cid, len(self.x) + COMPARE * COMPARE)
+            n_predict = len(self.x) + COMPARE * COMPARE
+            refused = self._too_costly(cid, n_predict)
             if refused:
                 self.messages.append(f"{refused} (no map, no accuracy)")
                 continue
+            seconds = models.estimate_seconds(cid, self.params, len(index), n_predict, n_classes)
+            if spent + seconds > COMPARE_BUDGET_S:
+                self.messages.append(f"{models.label(cid)} skipped: the compare grid would take over "
+                                     f"{COMPARE_BUDGET_S:.0f} s with it; lower 'Fit on at most' or compare fewer "
+                                     f"models (no map, no accuracy)")
+                continue
+            spent += seconds
             try:
                 pipe, notes = self._fit(cid)
                 self.messages += [note if models.label(cid) in note else f"{models.label(cid)}: {note}"

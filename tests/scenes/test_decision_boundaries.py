@@ -420,6 +420,18 @@ def test_svm_scores_and_labels_from_one_pass_equal_decision_function_and_predict
     assert pipe[-1].decision_function_shape == "ovr"  # the fitted model is left as it was
 
 
+def test_a_compare_grid_over_its_total_budget_skips_the_rest_and_says_so(monkeypatch):
+    from scenes.decision_boundaries import sim as sim_module
+    monkeypatch.setattr(models, "estimate_seconds", lambda *args: 0.3 * sim_module.COMPARE_BUDGET_S)
+    session = Session(SCENE, {**SMALL, "compare": True})  # six models, each estimated at 30% of the budget
+    frame = session.frame
+    accuracy = frame.data["compare_accuracy"]
+    assert np.isfinite(accuracy[:3]).all() and np.isnan(accuracy[3:]).all()
+    for cid in frame.data["compare_names"][3:]:
+        assert f"{models.label(cid)} skipped: the compare grid would take over" in frame.message
+    assert_nan_explained(frame)
+
+
 # -- properties over the parameter space ----------------------------------------------------------
 # Small data and few estimators/epochs/iterations (overrides) keep 210 examples under a minute.
 FAST = {"n_samples": st.integers(10, 60), "forest_n_estimators": st.integers(1, 15),
