@@ -44,6 +44,7 @@ import gc
 import itertools
 import os
 import pickle
+import queue
 import socket
 import sys
 import threading
@@ -168,6 +169,9 @@ class JobRunner(QtCore.QObject):
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_w.setblocking(False)
         self._done.connect(self._deliver, QtCore.Qt.ConnectionType.QueuedConnection)
+        self._reap_queue: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
+        self._reaping = True
+        threading.Thread(target=self._reaper, name="ml-explorer-reaper", daemon=True).start()
         self._thread = threading.Thread(target=self._loop, name="ml-explorer-jobs", daemon=True)
         self._thread.start()
         self._wake()  # starts the spares
@@ -241,6 +245,8 @@ class JobRunner(QtCore.QObject):
             self._active.clear()
         for worker in workers:
             self._kill(worker)
+        self._reaping = False
+        self._reap_queue.put(None)  # the reaper ends after these
         self._wake()
         self._thread.join(0.2)  # it only reads pipes; a daemon, so a slow unpickle never blocks exit
 
@@ -276,7 +282,16 @@ class JobRunner(QtCore.QObject):
             worker.process.terminate()
         except Exception:  # noqa: BLE001 - already gone
             pass
-        threading.Thread(target=self._reap, args=(worker,), name="ml-explorer-reaper", daemon=True).start()
+        # Reaped by a long-lived thread: starting a thread here would make the UI thread wait
+        # until the new thread first runs, which takes tens of ms on a busy machine.
+        if self._reaping:
+            self._reap_queue.put(worker)
+        else:  # after shutdown (a spare that finished starting late): rare, never on the UI thread
+            threading.Thread(target=self._reap, args=(worker,), daemon=True).start()
+
+    def _reaper(self) -> None:
+        while (worker := self._reap_queue.get()) is not None:
+            self._reap(worker)
 
     @staticmethod
     def _reap(worker: _Worker) -> None:

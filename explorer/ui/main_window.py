@@ -407,14 +407,7 @@ class MainWindow(QtWidgets.QMainWindow):
             widget.hide()
             self.statusBar().addPermanentWidget(widget)
         # A veil over the plots while they show a run that no longer matches the panel.
-        self.stale_overlay = QtWidgets.QLabel(self.centre)
-        self.stale_overlay.setObjectName("stale-overlay")
-        self.stale_overlay.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.stale_overlay.setWordWrap(True)
-        self.stale_overlay.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        self.stale_overlay.setStyleSheet("QLabel#stale-overlay { background: rgba(255, 255, 255, 150); "
-                                         "color: #222222; font-size: 15pt; font-weight: bold; }")
-        self.stale_overlay.hide()
+        self.stale_overlay = StaleVeil(self.centre)
         self._busy_timer = QtCore.QTimer(self)
         self._busy_timer.setInterval(100)
         self._busy_timer.timeout.connect(self._update_busy)
@@ -637,6 +630,33 @@ class MainWindow(QtWidgets.QMainWindow):
 
 #: Width limits of the export dialog's path field (it grows with the path between them).
 PATH_FIELD_MIN_WIDTH, PATH_FIELD_MAX_WIDTH = 360, 900
+
+
+class StaleVeil(QtWidgets.QWidget):
+    """A translucent veil over the plots with a readable message in the middle; mouse events
+    pass through (the plots stay usable)."""
+
+    def __init__(self, parent: QtWidgets.QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("stale-overlay")
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setStyleSheet("QLabel { background: rgba(255, 255, 255, 235); color: #222222; font-size: 14pt;"
+                           " font-weight: bold; padding: 10px 16px; border: 1px solid #999999; border-radius: 6px; }")
+        layout = QtWidgets.QVBoxLayout(self)
+        self.label = QtWidgets.QLabel()
+        self.label.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        self.label.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.label, 0, QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.hide()
+
+    def paintEvent(self, event) -> None:
+        QtGui.QPainter(self).fillRect(self.rect(), QtGui.QColor(255, 255, 255, 140))
+
+    def setText(self, text: str) -> None:
+        self.label.setText(text)
+
+    def text(self) -> str:
+        return self.label.text()
 
 
 class ExportDialog(QtWidgets.QDialog):
