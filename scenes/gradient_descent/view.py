@@ -19,7 +19,7 @@ from .optimizers import LABELS, OPTIMIZERS
 from .sim import PARAMS, enabled
 from .surfaces import Surface, make_surface
 
-#: Image cells per domain width (and per domain height): the extent beyond it has the same density.
+#: Image cells along the domain's longer side: the extent beyond it has the same density.
 GRID = 250
 #: How far beyond the plot domain the map is drawn (see surface_extent).
 EXTENT = 2.4
@@ -91,18 +91,18 @@ def surface_extent(surface: Surface) -> tuple[float, float, float, float]:
     plot whose locked aspect shows more than the domain in one direction still shows map there
     (no white bands), for any plot cell from EXTENT times wider than tall to EXTENT times taller."""
     x0, x1, y0, y1 = surface.domain
-    if surface.name == "mse":  # free aspect: the range always fits the domain exactly
-        return surface.domain
-    cx, cy, hx, hy = 0.5 * (x0 + x1), 0.5 * (y0 + y1), 0.5 * EXTENT * (x1 - x0), 0.5 * EXTENT * (y1 - y0)
-    return (cx - hx, cx + hx, cy - hy, cy + hy)
+    # A square about the domain's centre, EXTENT times its longer side (the line fit's is 8 × 5).
+    cx, cy, half = 0.5 * (x0 + x1), 0.5 * (y0 + y1), 0.5 * EXTENT * max(x1 - x0, y1 - y0)
+    return (cx - half, cx + half, cy - half, cy + half)
 
 
 def prepare_surface(surface: Surface) -> PreparedSurface:
     """Colour image, contour lines, gradient field and markers of ``surface`` (pure NumPy)."""
     x0, x1, y0, y1 = surface.domain
     e0, e1, f0, f1 = extent = surface_extent(surface)
-    nx = round(GRID * (e1 - e0) / (x1 - x0))
-    ny = round(GRID * (f1 - f0) / (y1 - y0))
+    cells_per_unit = GRID / max(x1 - x0, y1 - y0)
+    nx = round(cells_per_unit * (e1 - e0))
+    ny = round(cells_per_unit * (f1 - f0))
     xs = np.linspace(e0, e1, nx)
     ys = np.linspace(f0, f1, ny)
     grid_x, grid_y = np.meshgrid(xs, ys)
@@ -131,7 +131,7 @@ def prepare_surface(surface: Surface) -> PreparedSurface:
         contour = np.full((1, 2), np.nan)
 
     # The field: FIELD_GRID arrows per domain width, over the whole extent.
-    per_x, per_y = (x1 - x0) / (FIELD_GRID + 1), (y1 - y0) / (FIELD_GRID + 1)
+    per_x = per_y = max(x1 - x0, y1 - y0) / (FIELD_GRID + 1)
     fx = np.arange(x0 + per_x * math.ceil((e0 - x0) / per_x + 1e-9), e1, per_x)
     fy = np.arange(y0 + per_y * math.ceil((f0 - y0) / per_y + 1e-9), f1, per_y)
     px, py = (a.ravel() for a in np.meshgrid(fx, fy))
@@ -141,7 +141,9 @@ def prepare_surface(surface: Surface) -> PreparedSurface:
     norm = np.hypot(gx, gy)
     keep = norm > 1e-12
     length = 0.36 * (x1 - x0) / (FIELD_GRID + 1)
-    aspect = 1.0 if surface.name != "mse" else (y1 - y0) / (x1 - x0)
+    # Equal scales on both axes for every surface, the line fit's (θ0, θ1) too: only then is
+    # −∇f drawn perpendicular to the contours, as it is.
+    aspect = 1.0
     # Unit directions in screen proportions (x and y scaled to the domain when the axes differ).
     ux, uy = -gx[keep], -gy[keep] / aspect
     unit = np.hypot(ux, uy)
@@ -325,6 +327,7 @@ class GradientDescentView(SceneView):
         # The surface picture changes only with the parameters: Qt keeps it as a pixmap.
         cache_static(self.image, self.contour.curve, self.field.curve)
         self._stacked = False
+        self._cells: dict[Any, tuple[int, int, int, int] | None] = {}
         self.widget.installEventFilter(self)
         surface.getViewBox().sigRangeChanged.connect(lambda *_: self._place_notes())
         self.widget.scene().sigMouseClicked.connect(self._on_click)
@@ -414,32 +417,30 @@ class GradientDescentView(SceneView):
         layout = self.widget.ci
         grid = layout.layout
         surface, loss, data = self.plots["surface"], self.plots["loss"], self.plots["data"]
-        for item in (surface, self.legend, loss, data):
-            if item in layout.items:
-                layout.removeItem(item)
         # Stacked, the two small plots share a row: short titles, so that their text never makes
         # the row wider than the view (a title's width is its plot's minimum width).
         narrow = stacked and show_data
         loss.setTitle("Loss gap" if narrow else "Distance from the best value")
         data.setTitle("Each optimiser's line" if narrow else "Data and each optimiser's line θ0 + θ1·x")
+        # (row, column, row span, column span) of each item; None: not in the layout.
         if stacked:
-            layout.addItem(surface, row=0, col=0, colspan=2)
-            layout.addItem(self.legend, row=1, col=0, colspan=2)
-            if show_data:
-                layout.addItem(loss, row=2, col=0)
-                layout.addItem(data, row=2, col=1)
-            else:
-                layout.addItem(loss, row=2, col=0, colspan=2)
+            cells = {surface: (0, 0, 1, 2), self.legend: (1, 0, 1, 2),
+                     loss: (2, 0, 1, 1) if show_data else (2, 0, 1, 2), data: (2, 1, 1, 1) if show_data else None}
             stretch_columns, stretch_rows = (1, 1), (3, 0, 2)
         else:
-            layout.addItem(surface, row=0, col=0, rowspan=3)
-            layout.addItem(self.legend, row=0, col=1)
-            if show_data:
-                layout.addItem(loss, row=1, col=1)
-                layout.addItem(data, row=2, col=1)
-            else:
-                layout.addItem(loss, row=1, col=1, rowspan=2)
+            cells = {surface: (0, 0, 3, 1), self.legend: (0, 1, 1, 1),
+                     loss: (1, 1, 1, 1) if show_data else (1, 1, 2, 1), data: (2, 1, 1, 1) if show_data else None}
             stretch_columns, stretch_rows = (3, 2), (0, 3, 2)
+        # Move only the items whose cell changes: every layout change re-lays out all plots.
+        moved = [item for item, cell in cells.items() if self._cells.get(item) != cell]
+        for item in moved:
+            if item in layout.items:
+                layout.removeItem(item)
+        for item in moved:
+            if cells[item] is not None:
+                row, col, rowspan, colspan = cells[item]
+                layout.addItem(item, row=row, col=col, rowspan=rowspan, colspan=colspan)
+            self._cells[item] = cells[item]
         for index, factor in enumerate(stretch_columns):
             grid.setColumnStretchFactor(index, factor)
         for index, factor in enumerate(stretch_rows):
