@@ -62,7 +62,8 @@ class Control(QtCore.QObject):
                 spin = QtWidgets.QSpinBox()
             spin.setRange(param.minimum, param.maximum)
             spin.setKeyboardTracking(False)
-            spin.setMinimumWidth(72)
+            # Wide enough for the longest value it can show (a set minimum would override that hint).
+            spin.setMinimumWidth(max(72, spin.minimumSizeHint().width()))
             spin.valueChanged.connect(self._typed)
             self.editor = spin
             layout.addWidget(spin, 1)

@@ -81,6 +81,9 @@ def test_every_control_is_usable(open_window, qtbot, scene_id, size):
         elif isinstance(widget, QtWidgets.QCheckBox):
             assert widget.width() >= widget.sizeHint().width(), f"check box {widget.text()!r} is cut off"
             checked += 1
+        elif isinstance(widget, QtWidgets.QAbstractSpinBox):  # the longest value it can hold fits
+            assert widget.width() >= widget.minimumSizeHint().width(), f"{widget.objectName()} cuts off its value"
+            checked += 1
     assert checked >= 4
     # The scene list shows every scene's title and summary in full.
     scene_list = window.scene_list
