@@ -684,7 +684,8 @@ class Simulation:
         return self._basin_cache[run]
 
     def _advance_basins(self, run: int, lo: int, hi: int, rate: float) -> None:
-        """Batches lo..hi-1 of the current epoch for the run's basin seeds (NaN once diverged)."""
+        """Batches lo..hi-1 of the current epoch for the run's basin seeds (NaN once diverged:
+        a parameter beyond PARAM_LIMIT or the loss past the run's limit)."""
         if not self.basin_seeds or hi <= lo:
             return
         shifts = self._basin_shifts(run)
@@ -697,7 +698,9 @@ class Simulation:
                 t -= shifts[k]
                 t *= rate
                 u -= t
-            u[~(np.abs(u) <= PARAM_LIMIT)] = np.nan
+            # A seed diverges by the runs' rule (checked at the end of each chunk of updates: past
+            # the loss limit the cubic step only grows, so the verdict does not depend on chunking).
+            u[~((np.abs(u) <= PARAM_LIMIT) & (double_well(u) <= self.loss_limit))] = np.nan
 
     def _advance(self, r: int, count: int) -> None:
         """Do up to ``count`` updates of run ``r`` (stops at the epoch limit or divergence).

@@ -327,8 +327,11 @@ class LearningRateBatchView(SceneView):
             return
         share = np.asarray(data["deep_basin_share"])[:runs]
         lost = np.asarray(data["basin_diverged_share"])[:runs]
-        epoch = float(np.min(data["epoch"][:runs]))
-        key = (tuple(share.tolist()), tuple(lost.tolist()), round(epoch, 2), tuple(self.batches), tuple(self.rates))
+        going = ~np.asarray(data["diverged"][:runs])
+        # Bars of diverged runs stay where their run stopped; the title names the others' epoch.
+        epoch = float(np.min(data["epoch"][:runs][going])) if going.any() else None
+        key = (tuple(share.tolist()), tuple(lost.tolist()), epoch if epoch is None else round(epoch, 2),
+               tuple(self.batches), tuple(self.rates))
         if key == self._basins_key:
             return
         self._basins_key = key
@@ -344,8 +347,11 @@ class LearningRateBatchView(SceneView):
             if i < runs:
                 text.setText(f"{share[i]:.0%}" + (f" ({lost[i]:.0%} diverged)" if lost[i] > 0 else ""))
                 text.setPos(i, float(share[i]) + 0.08)
-        self.plots["basins"].setTitle(f"Share of {int(data['basin_seeds'])} seeds in the deep minimum "
-                                      f"at epoch {epoch:.1f} of {int(self.params['epochs'])}")
+        when = (f"at epoch {epoch:.1f} of {int(self.params['epochs'])}" if epoch is not None
+                else "when each run diverged")
+        if epoch is not None and not going.all():
+            when += " (diverged runs: when they stopped)"
+        self.plots["basins"].setTitle(f"Share of {int(data['basin_seeds'])} seeds per run in the deep minimum {when}")
 
     def _update_legend(self, diverged: np.ndarray, epochs: np.ndarray | None = None) -> None:
         n = int(self.params["n_samples"])
@@ -418,6 +424,8 @@ class LearningRateBatchView(SceneView):
         """An x and the word "diverged" where each diverged run stopped; drawn at the top edge
         when its last loss is above the visible range (the double well's linear axis)."""
         top = self._loss_range[1][1] if self._loss_range else None
+        width = self._loss_range[0] if self._loss_range else 1.0
+        labelled: list[float] = []  # x of labels already shown: one word per cluster of markers
         for r in range(runs):
             end, label = self.ends[r], self.end_labels[r]
             epochs = data[f"run{r + 1}_epochs"]
@@ -431,17 +439,22 @@ class LearningRateBatchView(SceneView):
             clipped = top is not None and y > top
             if clipped:
                 y = top
-            key = (float(epochs[-1]), y, int(data["diverged_epoch"][r]))
+            x = float(epochs[-1])
+            # Above the range (clipped to the top edge) the word says why the curve leaves the
+            # plot; otherwise the x and the legend ("— diverged (epoch n)") say it.
+            show_label = clipped and all(abs(x - other) > 0.15 * width for other in labelled)
+            if show_label:
+                labelled.append(x)
+            key = (x, y, int(data["diverged_epoch"][r]), show_label)
             if end.isVisible() and getattr(end, "_key", None) == key:
                 continue
             end._key = key
-            end.setData([float(epochs[-1])], [y])
+            end.setData([x], [y])
             end.setVisible(True)
-            # Above the range (clipped to the top edge) the word says why the curve leaves the
-            # plot; otherwise the x and the legend ("— diverged (epoch n)") say it.
             label.setText("diverged ↑")
-            label.setPos(float(epochs[-1]), y)
-            label.setVisible(clipped)
+            label.setAnchor((0.0, 0.0) if x < 0.5 * width else (1.0, 0.0))  # text stays inside the plot
+            label.setPos(x, y)
+            label.setVisible(show_label)
 
     def _show_dots(self, theta: np.ndarray, loss: np.ndarray, double_well: bool) -> None:
         xs = theta[:, 0]
