@@ -91,6 +91,7 @@ class PlaybackBar(QtWidgets.QWidget):
         self.speed.setSuffix(" steps/s")
         self.speed.setToolTip("How many steps per second Play computes (the display stays at up to 60 fps).")
         controls.addWidget(self.speed)
+        controls.addStretch(1)  # on its own row the buttons stay together on the left
 
         self.scrub = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.scrub.setObjectName("scrub")
