@@ -177,23 +177,44 @@ class JobRunner(QtCore.QObject):
         self._wake()  # starts the spares
 
     # -- the public API (UI thread) ------------------------------------------------------------
-    def submit(self, key: str, function: Callable[..., Any], *args: Any) -> int:
+    def submit(self, key: str, function: Callable[..., Any], *args: Any, in_thread: bool = False) -> int:
         """Run ``function(*args)`` in a worker process; returns the request's token (0 once closed).
 
         ``function`` and ``args`` must pickle (module-level functions, plain data); the result
-        comes back pickled too. A request supersedes the previous one for ``key``."""
+        comes back pickled too. A request supersedes the previous one for ``key``.
+
+        ``in_thread`` runs a *short, bounded* job in a daemon thread of this process instead: for
+        the window's first run at start-up, which would otherwise wait for the fork server to
+        boot (measured: first frame 1.97 s -> see bench/bench_startup.py). Such a job cannot be
+        stopped, only dropped (a newer request or ``cancel`` makes its result stale), and it is
+        never waited for."""
         if self._closed:
             return 0
         job = _Job(key, next(self._tokens), function, args, time.monotonic())
         with self._lock:
             self._active[key] = job
             self._queue.pop(key, None)
-            self._queue[key] = job
+            if not in_thread:
+                self._queue[key] = job
             stale = self._running.pop(key, None)
         if stale is not None and stale.worker is not None:
             self._kill(stale.worker)
+        if in_thread:
+            threading.Thread(target=self._run_in_thread, args=(job,), name="ml-explorer-startup-job",
+                             daemon=True).start()
         self._wake()
         return job.token
+
+    def _run_in_thread(self, job: _Job) -> None:
+        try:
+            result, error = job.function(*job.args), ""
+        except Exception as exc:  # noqa: BLE001 - reported to the UI, never raised into Qt
+            result, error = None, f"{type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        with self._lock:
+            current = self._active.get(job.key) is job
+        if current:
+            self._emit(job, result, error)
 
     def busy(self, key: str | None = None) -> bool:
         """True while a request (for ``key``, or any) is queued, running or not yet delivered."""

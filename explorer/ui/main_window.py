@@ -36,6 +36,9 @@ EXPORT_FILTERS = {
 
 
 class MainWindow(QtWidgets.QMainWindow):
+    #: True only while __init__ opens the first scene (see explorer.jobs.JobRunner.submit(in_thread)).
+    _startup_lane = False
+
     def __init__(self, scene_id: str | None = None, session: Session | None = None) -> None:
         super().__init__()
         self.setWindowTitle("ML Explorer")
@@ -117,7 +120,13 @@ class MainWindow(QtWidgets.QMainWindow):
             self.open_session(session)
         else:
             ids = [s.id for s in registry.scenes()]
-            self.open_scene(scene_id or ids[0])
+            # The first run has default settings (bounded work): build it in a thread here rather
+            # than wait for the fork server to boot; every later job runs in a worker process.
+            self._startup_lane = True
+            try:
+                self.open_scene(scene_id or ids[0])
+            finally:
+                self._startup_lane = False
 
     # -- menus and shortcuts ---------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -330,7 +339,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._stale_reason = None
         # In a worker process: a newer request stops this one's process (explorer.jobs).
         self.jobs.submit(f"session#{self._current_generation}", new_session,
-                         self.scene, dict(self.params), self.seed, self.data)
+                         self.scene, dict(self.params), self.seed, self.data, in_thread=self._startup_lane)
         self._watch_jobs()
 
     def _install_session(self, session: Session) -> None:
@@ -361,7 +370,7 @@ class MainWindow(QtWidgets.QMainWindow):
         elif key != self._pending_prepare_key and key != self._prepared_key:
             self._pending_prepare_key = key
             self.jobs.submit(f"prepare#{self._current_generation}", tagged, key,
-                             view_class.prepare, dict(self.params), self.seed)
+                             view_class.prepare, dict(self.params), self.seed, in_thread=self._startup_lane)
             self._watch_jobs()
         elif key == self._prepared_key:
             self._pending_prepare_key = key

@@ -180,3 +180,25 @@ def test_a_session_built_in_a_worker_equals_one_built_here(qtbot, runner):
     for _ in range(5):
         same_frame(local.frame, remote.frame)
         local.forward(), remote.forward()
+
+
+def test_a_start_up_job_runs_in_this_process_and_a_newer_request_drops_its_result(qtbot, runner):
+    """The window's first run goes through ``in_thread`` (no wait for the fork server): it runs
+    here, is delivered like any job, and a newer request for its key makes its result stale."""
+    jobs = runner()
+    results = []
+    jobs.finished.connect(lambda key, value: results.append((key, value)))
+    jobs.submit("first", pid, in_thread=True)
+    qtbot.waitUntil(lambda: bool(results), timeout=5000)
+    assert results == [("first", os.getpid())] and not jobs.busy()
+
+    jobs.submit("first", slow, "stale", 0.3, in_thread=True)
+    jobs.submit("first", identity, "newest")  # a worker process
+    qtbot.waitUntil(lambda: ("first", "newest") in results, timeout=20000)
+    qtbot.wait(500)  # the thread's result arrives meanwhile and is dropped
+    assert ("first", "stale") not in results
+
+    jobs.submit("gone", slow, "cancelled", 0.2, in_thread=True)
+    assert jobs.cancel("gone")
+    qtbot.wait(400)
+    assert ("gone", "cancelled") not in results and not jobs.busy()
