@@ -121,8 +121,9 @@ class GradientDescentSimulation:
                 self._status[name] = "diverged at step 0"
                 self._gradient[name] = np.zeros(2)
                 value = self.f_star
-            elif self._settled(name, g, 0.0, 0):
-                self._status[name] = self._stationary_status(start, 0)
+            # No rest judged at step 0: whether a start at rest stays there depends on the live
+            # hyperparameters, and a live change at step 0 must not change frame 0 (it applies
+            # from the next step), so an optimiser started at a minimum says so at step 1.
             self._trail[name][0] = start
             self._loss[name][0] = self._gap(value)
 

@@ -664,3 +664,21 @@ def test_restore_json_round_trip_and_explained_values(params, seed, steps, chang
             assert np.all(np.isfinite(values)) or status.startswith("diverged"), (name, key, status)
         assert np.all(frame.data[f"{name}.loss_gap"] > 0)  # plotted on a log axis
     assert frame.message
+
+
+def test_a_start_at_the_minimum_with_a_live_change_at_step_0_saves_and_reopens_the_same_frame():
+    """Found by hypothesis: rest was judged at step 0 with the construction-time learning rate, so
+    a live change at step 0 (folded into the saved parameters) reopened as a different frame 0."""
+    import json
+
+    params = race("nesterov", surface="bowl", condition_number=1.0, start_x=0.0, start_y=2.8e-93,
+                  learning_rate=10.0, max_steps=5)
+    session = Session(SCENE, params)
+    assert session.frame.data["nesterov.status"] == "running" and not session.done
+    session.set_params({"learning_rate": 1e-4})
+    session.forward(1)
+    assert session.frame.data["nesterov.status"] == "converged at step 1"
+    again = Session.from_dict(json.loads(json.dumps(session.to_dict())))
+    assert again.step == session.step == 1
+    assert again.frame.message == session.frame.message
+    assert np.array_equal(again.frame.data["nesterov.trail"], session.frame.data["nesterov.trail"])
