@@ -72,8 +72,9 @@ class _ChunkWriter:
         self.parts: list[bytes] = []
 
     def write(self, data) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
+        chunk = bytes(data)  # protocol 5 writes a large array's buffer as a PickleBuffer: no len()
+        self.parts.append(chunk)
+        return len(chunk)
 
 
 class _ChunkReader:

@@ -25,7 +25,8 @@ class Session:
         self.scene = scene
         self.params = scene.resolve(params)
         self.seed = int(seed)
-        #: User data (drawn or imported points), JSON-able; None means the scene's own data.
+        #: User data (drawn or imported points): a mapping whose values may be NumPy arrays (compact
+        #: to send to a worker process; to_dict makes them lists); None means the scene's own data.
         self.data = data
         #: Set by load/from_dict when the session opened short of its saved step: why (one line).
         self.load_note = ""
@@ -117,7 +118,7 @@ class Session:
             "params": dict(self.params),
             "param_log": log,
             "coarse_steps": sorted(k for k in self.timeline.coarse_steps if k <= self.step),
-            **({"data": self.data} if self.data is not None else {}),
+            **({"data": _jsonable_data(self.data)} if self.data is not None else {}),
         }
 
     @classmethod
@@ -163,6 +164,13 @@ class Session:
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+
+
+def _jsonable_data(data: Any) -> Any:
+    """User data with its arrays as (nested) lists, for JSON."""
+    if isinstance(data, dict):
+        return {key: value.tolist() if isinstance(value, np.ndarray) else value for key, value in data.items()}
+    return data
 
 
 def _duration(seconds: float) -> str:

@@ -31,6 +31,8 @@ IMPORT_TICK_MS = 100
 #: Most points drawn per view: above it a fixed random subset is drawn (and the corner says so);
 #: pyqtgraph's scatter costs ~7 us per point in setData, so 100,000 points stalled the UI 1.3 s.
 MAX_DRAWN_POINTS = 4000
+#: Width of the class-border pen (pixels): a width-2 pen took ~350 ms to paint a complex border.
+BORDER_PEN_WIDTH = 1
 #: Longest UI-thread slice spent updating compare plots before yielding to the event loop.
 COMPARE_SLICE_MS = 15
 
@@ -150,6 +152,100 @@ class ElidedLabel(QtWidgets.QLabel):
         painter.drawText(self.rect(), int(self.alignment()), shown)
 
 
+class FlowLayout(QtWidgets.QLayout):
+    """Items left to right at their preferred widths, wrapping to a new line when the row is too
+    narrow (the tool strip fits a 1024 px window); the last item, if given ``stretch_last``, takes
+    the rest of its line when at least its minimum width is left there."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, spacing: int = 4,
+                 stretch_last: bool = True) -> None:
+        super().__init__(parent)
+        self._items: list[QtWidgets.QLayoutItem] = []
+        self._spacing = spacing
+        self._stretch_last = stretch_last
+
+    def addItem(self, item: QtWidgets.QLayoutItem) -> None:  # noqa: N802 - Qt's name
+        self._items.append(item)
+
+    def addSpacing(self, width: int) -> None:  # noqa: N802 - as QBoxLayout's
+        self.addItem(QtWidgets.QSpacerItem(width, 0, QtWidgets.QSizePolicy.Policy.Fixed,
+                                           QtWidgets.QSizePolicy.Policy.Minimum))
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, index: int):  # noqa: N802
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int):  # noqa: N802
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    def expandingDirections(self) -> QtCore.Qt.Orientation:  # noqa: N802
+        return QtCore.Qt.Orientation(0)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        return self._arrange(QtCore.QRect(0, 0, width, 0), move=False)
+
+    def setGeometry(self, rect: QtCore.QRect) -> None:  # noqa: N802
+        super().setGeometry(rect)
+        self._arrange(rect, move=True)
+
+    def sizeHint(self) -> QtCore.QSize:  # noqa: N802 - one line when there is room
+        width = height = 0
+        for item in self._shown():
+            hint = item.sizeHint()
+            width += hint.width() + self._spacing
+            height = max(height, hint.height())
+        m = self.contentsMargins()
+        return QtCore.QSize(max(0, width - self._spacing) + m.left() + m.right(), height + m.top() + m.bottom())
+
+    def minimumSize(self) -> QtCore.QSize:  # noqa: N802 - the widest single item
+        size = QtCore.QSize()
+        for item in self._shown():
+            size = size.expandedTo(item.minimumSize())
+        m = self.contentsMargins()
+        return size + QtCore.QSize(m.left() + m.right(), m.top() + m.bottom())
+
+    def _shown(self) -> list[QtWidgets.QLayoutItem]:
+        return [item for item in self._items if not (item.widget() is not None and item.widget().isHidden())]
+
+    def _arrange(self, rect: QtCore.QRect, move: bool) -> int:
+        """Place (or only measure) the items in ``rect``; the height they need."""
+        m = self.contentsMargins()
+        left, top, right = rect.x() + m.left(), rect.y() + m.top(), rect.right() - m.right()
+        items = self._shown()
+        lines: list[list[tuple[QtWidgets.QLayoutItem, int, int]]] = [[]]  # (item, x, width)
+        x = left
+        for index, item in enumerate(items):
+            width = item.sizeHint().width()
+            if item.widget() is None:  # a spacer: only between items on one line
+                if lines[-1] and x + width - 1 <= right:
+                    x += width
+                continue
+            if self._stretch_last and index == len(items) - 1:
+                minimum = item.minimumSize().width()
+                if lines[-1] and right - x + 1 < minimum:
+                    lines.append([])
+                    x = left
+                lines[-1].append((item, x, max(minimum, right - x + 1)))
+                break
+            if lines[-1] and x + width - 1 > right:
+                lines.append([])
+                x = left
+            lines[-1].append((item, x, width))
+            x += width + self._spacing
+        y = top
+        for line in lines:
+            height = max((item.sizeHint().height() for item, _, _ in line), default=0)
+            if move:
+                for item, x, width in line:
+                    item.setGeometry(QtCore.QRect(x, y, width, height))
+            y += height + self._spacing
+        return y - self._spacing - rect.y() + m.bottom()
+
 _drawn_cache: dict[int, np.ndarray] = {}
 
 
@@ -260,7 +356,9 @@ class DecisionBoundaryView(SceneView):
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setZValue(-10)
         plot.addItem(self.image)
-        self.boundary = pg.PlotDataItem(pen=pg.mkPen(theme.FOREGROUND, width=2), connect="finite")
+        # Width 1 (DESIGN.md): a wide pen strokes the many-segment class borders of a large
+        # data set in ~350 ms on the UI thread, a cosmetic 1-px pen in a few ms.
+        self.boundary = pg.PlotDataItem(pen=pg.mkPen(theme.FOREGROUND, width=BORDER_PEN_WIDTH), connect="finite")
         self.split_lines = pg.PlotDataItem(pen=pg.mkPen("#444444", width=1, style=QtCore.Qt.PenStyle.DashLine),
                                            connect="pairs")
         plot.addItem(self.split_lines)
@@ -368,9 +466,12 @@ class DecisionBoundaryView(SceneView):
         if self._tools is not None:
             return self._tools
         strip = QtWidgets.QWidget()
-        row = QtWidgets.QHBoxLayout(strip)
+        # Wraps onto a second line when the window is narrow (1024 px with ten classes).
+        row = FlowLayout(strip)
         row.setContentsMargins(4, 2, 4, 2)
-        row.addWidget(QtWidgets.QLabel("Draw class:"))
+        draw_label = QtWidgets.QLabel("Draw class:")
+        draw_label.setToolTip("The class a click on the map adds (right- or Shift-click removes the nearest point)")
+        row.addWidget(draw_label)
         self.class_group = QtWidgets.QButtonGroup(strip)
         self.class_group.setExclusive(True)
         self.class_buttons: list[QtWidgets.QToolButton] = []
@@ -396,13 +497,14 @@ class DecisionBoundaryView(SceneView):
         row.addSpacing(12)
         limits = (f"at most {datasets.MAX_IMPORT_ROWS:,} rows, values within ±{datasets.MAX_ABS_VALUE:g}; "
                   "comma, semicolon or tab separated, any common encoding")
-        self.tool_buttons: dict[str, QtWidgets.QPushButton] = {}
+        #: Tool buttons, not push buttons: Fusion makes a push button at least 80 px wide.
+        self.tool_buttons: dict[str, QtWidgets.QToolButton] = {}
         for text, tip, slot in (
             ("Clear", "Remove every point and start drawing from scratch", self.clear_points),
             ("Regenerate", "A new random draw of the generated data set", self.regenerate),
             ("Import CSV…", f"Load x, y, label rows from a CSV file ({limits})", self.import_csv_dialog),
         ):
-            button = QtWidgets.QPushButton(text)
+            button = QtWidgets.QToolButton(text=text)
             button.setToolTip(tip)
             button.clicked.connect(slot)
             row.addWidget(button)
@@ -422,7 +524,7 @@ class DecisionBoundaryView(SceneView):
         self.import_cancel.setVisible(False)
         for widget in (self.import_progress, self.import_status, self.import_cancel):
             row.addWidget(widget)
-        self.compare_button = QtWidgets.QPushButton("Compare")
+        self.compare_button = QtWidgets.QToolButton(text="Compare")
         self.compare_button.setCheckable(True)
         self.compare_button.setToolTip("Show the chosen classifiers side by side on the same data")
         self.compare_button.setChecked(bool(self.params.get("compare")))
@@ -432,7 +534,7 @@ class DecisionBoundaryView(SceneView):
         #: What the points on screen are: generated, drawn or "Imported: name.csv".
         self.data_label = ElidedLabel()
         self.data_label.setAlignment(QtCore.Qt.AlignmentFlag.AlignVCenter | QtCore.Qt.AlignmentFlag.AlignLeft)
-        row.addWidget(self.data_label, 1)
+        row.addWidget(self.data_label)  # the last item: it takes the rest of its line
         self._tools = strip
         self._update_data_label()
         self._update_class_buttons()
@@ -480,8 +582,10 @@ class DecisionBoundaryView(SceneView):
     def _data(self, x: np.ndarray, labels: np.ndarray, names: list[str]) -> dict[str, Any]:
         k = int(labels.max()) + 1 if len(labels) else 0
         names = list(names) + [f"class {i}" for i in range(len(names), k)]
-        data = {"x": np.asarray(x, dtype=float).reshape(-1, 2).tolist(),
-                "labels": [int(v) for v in labels], "names": names}
+        # Arrays, as datasets.read_csv returns them: an edited 100,000-row import crosses to the
+        # worker process in milliseconds (lists of lists took ~370 ms, holding the UI's GIL).
+        data = {"x": np.array(x, dtype=np.float64).reshape(-1, 2),
+                "labels": np.array(labels, dtype=np.int64).reshape(-1), "names": names}
         if self._source is not None:  # edited imported data keeps its column names
             data.update({key: self._source[key] for key in ("columns", "label_column", "file") if key in self._source})
             data["edited"] = True
@@ -547,7 +651,7 @@ class DecisionBoundaryView(SceneView):
 
     def clear_points(self) -> None:
         self._source = None
-        self.request_data({"x": [], "labels": [], "names": []})
+        self.request_data({"x": np.zeros((0, 2)), "labels": np.zeros(0, dtype=np.int64), "names": []})
 
     def regenerate(self) -> None:
         generated = self._pending is None or (self._pending is _NO_EDIT and self.frame is not None

@@ -94,12 +94,7 @@ def test_every_control_is_usable(open_window, qtbot, scene_id, size):
             assert label.height() >= label.heightForWidth(label.width()), f"scene {row} is cut off"
 
 
-@pytest.mark.parametrize("scene_id", [
-    pytest.param(s, marks=pytest.mark.xfail(strict=True, reason=(
-        "decision boundaries' tool strip (its view's tools(): Draw class, Clear, Regenerate, Import CSV…, "
-        "Compare, data label) needs 619 px, the plots get 574 px at 1024 wide, so the window stays 1067 px; "
-        "remove this mark when the strip fits"))) if s == "decision-boundaries" else s
-    for s in SCENES])
+@pytest.mark.parametrize("scene_id", SCENES)
 def test_window_can_be_made_1024x640(open_window, qtbot, scene_id):
     window = resized(qtbot, open_window(scene_id), SMALL)
     assert (window.width(), window.height()) == SMALL

@@ -535,8 +535,8 @@ def test_clicks_add_and_remove_points_and_the_map_follows(qtbot, make_view):
     data = blocker.args[0]
     assert len(data["x"]) == 41 and data["labels"][-1] == 1
     np.testing.assert_allclose(data["x"][-1], [0.0, 1.4], atol=0.05)
-    for _ in range(4):  # a small cluster of class 1 where class 0 was
-        data["x"].append([0.02, 1.4]); data["labels"].append(1)
+    # A small cluster of class 1 where class 0 was (the view's user data are arrays).
+    data["x"] = np.vstack([data["x"], [[0.02, 1.4]] * 4]); data["labels"] = np.append(data["labels"], [1] * 4)
     session.set_data(data)
     view.show(session.frame)
     assert session.frame.data["x"].shape == (45, 2)

@@ -346,3 +346,71 @@ def test_a_running_import_shows_itself_and_cancel_changes_nothing(window, qtbot,
     qtbot.wait(3000)  # long enough for the read to have finished had it not been stopped
     assert window.session is session and window.data is None
     assert view.tool_buttons["Import CSV…"].isEnabled()
+
+
+def test_imported_rows_travel_as_arrays_and_the_session_still_saves_as_json(window, qtbot, monkeypatch, tmp_path):
+    """The user data handed to the worker that builds the run are arrays (lists of lists of a
+    100,000-row file stalled the UI ~275 ms while unpickled), and the session file has lists."""
+    import json
+
+    from explorer.session import Session
+
+    rng = np.random.default_rng(5)
+    x = np.round(rng.normal(size=(300, 2)), 3)
+    path = tmp_path / "arrays.csv"
+    path.write_text("u,v,w\n" + "".join(f"{a!r},{b!r},{'pq'[i % 2]}\n" for i, (a, b) in enumerate(x.tolist())))
+    view = window.view
+    import_through_button(window, qtbot, monkeypatch, path)
+    qtbot.waitUntil(lambda: not view.importing and window.data is not None, timeout=10000)
+    wait_ready(qtbot, window)
+    for data in (window.data, window.session.data):
+        assert isinstance(data["x"], np.ndarray) and data["x"].dtype == np.float64
+        assert isinstance(data["labels"], np.ndarray) and data["labels"].dtype.kind == "i"
+    np.testing.assert_array_equal(window.data["x"], x)
+    # A click edits them as arrays too.
+    with qtbot.waitSignal(view.dataRequested, timeout=2000) as edited:
+        view.add_point(0.0, 0.0, 1)
+    assert isinstance(edited.args[0]["x"], np.ndarray) and edited.args[0]["x"].shape == (301, 2)
+    wait_ready(qtbot, window)
+    saved = json.loads(json.dumps(window.session.to_dict()))  # would raise on an array
+    assert saved["data"]["x"][:300] == x.tolist() and saved["data"]["labels"][-1] == 1
+    loaded = Session.from_dict(saved)
+    np.testing.assert_array_equal(loaded.frame.data["x"], window.session.frame.data["x"])
+    np.testing.assert_array_equal(loaded.frame.data["proba"], window.session.frame.data["proba"])
+
+
+def test_class_borders_are_drawn_with_one_pixel_pens(window, qtbot):
+    """DESIGN.md: pens of width 1; a width-2 pen took ~350 ms to stroke the border of a large import."""
+    view = window.view
+    window.set_params({"classifier": "knn", "knn_k": 1})
+    wait_ready(qtbot, window)
+    for line in [view.boundary, *view.compare_lines]:
+        assert line.opts["pen"].widthF() <= 1.0
+    assert len(view.boundary.xData) > 0
+
+
+def test_tool_strip_fits_a_1024_window_with_every_control_whole_and_explained(window, qtbot):
+    view = window.view
+    for _ in range(8):
+        view.add_class()  # ten class buttons: the widest strip
+    window.resize(1024, 640)
+    for _ in range(3):
+        QtWidgets.QApplication.processEvents()
+        qtbot.wait(20)
+    assert (window.width(), window.height()) == (1024, 640)
+    strip = view.tools()
+    controls = [w for w in strip.findChildren(QtWidgets.QAbstractButton) if w.isVisible()]
+    assert len(controls) >= 10 + 2 + 4
+    rows = set()
+    for widget in controls + [view.data_label]:
+        geometry = widget.geometry()
+        assert strip.rect().contains(geometry), f"{widget.text()!r} is outside the strip"
+        if widget is not view.data_label:
+            assert geometry.width() >= widget.sizeHint().width(), f"{widget.text()!r} is cut off"
+            assert widget.toolTip().strip(), f"{widget.text()!r} has no tooltip"
+        rows.add(geometry.y())
+    for a in controls:  # no two controls overlap
+        for b in controls:
+            assert a is b or not a.geometry().intersects(b.geometry()), (a.text(), b.text())
+    assert len(rows) >= 2  # it wrapped rather than widening the window
+    assert strip.height() >= strip.layout().heightForWidth(strip.width())
