@@ -550,11 +550,7 @@ class MainWindow(QtWidgets.QMainWindow):
             session = source if isinstance(source, Session) else Session.load(source)
         except ParamError as error:
             self.statusBar().showMessage(f"Cannot open session: {error}", 15000)
-            box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, "Cannot open session", str(error),
-                                        QtWidgets.QMessageBox.StandardButton.Ok, self)
-            box.setObjectName("open-session-error")
-            box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.open()  # window-modal without a nested event loop: nothing blocks
+            self._warning_box("Cannot open session", str(error), "open-session-error")
             return False
         self.open_scene(session.scene.id, session)
         if session.load_note:
@@ -626,7 +622,19 @@ class MainWindow(QtWidgets.QMainWindow):
         try:
             self.export_to(dialog.path(), width)
         except (ParamError, OSError) as error:
-            QtWidgets.QMessageBox.warning(self, "Export failed", str(error))
+            self._warning_box("Export failed", str(error), "export-error")
+
+    def _warning_box(self, title: str, text: str, name: str) -> QtWidgets.QMessageBox:
+        """A warning whose text (it may hold a user's path or file content) is shown as plain
+        text, never as HTML; window-modal without a nested event loop: nothing blocks."""
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, "",
+                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        box.setText(text)
+        box.setObjectName(name)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        return box
 
     # -- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:

@@ -22,6 +22,18 @@ TRAIL_RECENT = 50
 _LOW = np.array([255, 253, 240], dtype=float)
 _HIGH = np.array([165, 180, 200], dtype=float)
 BANDS = 14
+#: Below this view width (px) the plots go in a 2 x 2 grid with short titles; wider, the map takes the
+#: left column, the fit (or basins) and loss plots the right one, and the range test the bottom row.
+NARROW_WIDTH = 760
+#: Pixels of a cell's width a title leaves free besides the left axis (margins).
+TITLE_MARGIN = 12
+#: Title sizes in the wide and the narrow layout.
+TITLE_SIZE, NARROW_TITLE_SIZE = "11pt", "9pt"
+
+
+def narrow_layout(width: float) -> bool:
+    """Whether a view this many pixels wide uses the 2 x 2 grid (see NARROW_WIDTH)."""
+    return width < NARROW_WIDTH
 
 
 def _bands_rgba(grid: np.ndarray, min_loss: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -89,7 +101,7 @@ class LearningRateBatchView(SceneView):
 
         basins = pg.PlotItem(title="Share of seeds in the deep minimum")
         basins.setYRange(0, 1.18, padding=0)
-        basins.setLabel("left", "share")
+        basins.setLabel("left", "share in the deep minimum")  # short titles leave the minimum out
         basins.setMouseEnabled(False, False)
         self.bars = pg.BarGraphItem(x=np.arange(MAX_RUNS), height=np.zeros(MAX_RUNS), width=0.6)
         basins.addItem(self.bars)
@@ -153,20 +165,23 @@ class LearningRateBatchView(SceneView):
         cache_static(*(plot.titleLabel for plot in (surface, fit, loss, rangetest, basins)))
         self.cache_axes()
 
-        layout.addItem(surface, row=0, col=0, rowspan=2)
-        layout.addItem(fit, row=0, col=1)
-        layout.addItem(loss, row=1, col=1)
-        layout.addItem(rangetest, row=2, col=0, colspan=2)
-        layout.layout.setColumnStretchFactor(0, 5)
-        layout.layout.setColumnStretchFactor(1, 4)
-        layout.layout.setRowStretchFactor(0, 3)
-        layout.layout.setRowStretchFactor(1, 3)
-        layout.layout.setRowStretchFactor(2, 2)
         self.plots = {"surface": surface, "fit": fit, "loss": loss, "range_test": rangetest, "basins": basins}
+        #: Each plot's titles, longest first: the longest that fits its cell is shown.
+        self._titles: dict[str, tuple[str, ...]] = {
+            "surface": ("Full-data loss over (w, b)", "Loss over (w, b)"),
+            "fit": ("Data and each run's current fit", "Data and current fits", "Current fits"),
+            "loss": ("Full-data loss per epoch", "Loss per epoch"),
+            "range_test": ("Learning-rate range test", "Range test"),
+            "basins": ("Share of seeds in the deep minimum", "Share of seeds"),
+        }
+        self._narrow: bool | None = None
+        self._cells: dict[Any, tuple[int, int, int, int]] = {}
+        self._right_top = fit
+        self._arrange(narrow_layout(self.widget.width()))
+        self.widget.installEventFilter(self)
         for plot in self.plots.values():  # plain axis units: no "(x0.001)" SI scaling
             for side in ("left", "bottom"):
                 plot.getAxis(side).enableAutoSIPrefix(False)
-        self._right_top = fit
         self._legend_key: Any = None
         self._reset_shown()
         self._x_line = np.zeros(2)
@@ -189,10 +204,12 @@ class LearningRateBatchView(SceneView):
         wanted = self.plots["basins"] if double_well else self.plots["fit"]
         if wanted is not self._right_top:
             self.widget.ci.removeItem(self._right_top)
-            self.widget.ci.addItem(wanted, row=0, col=1)
+            self._cells.pop(self._right_top, None)
             self._right_top = wanted
+            self._arrange(self._narrow, force=True)
         surface = self.plots["surface"]
-        surface.setTitle("Full-data loss over u (one parameter)" if double_well else "Full-data loss over (w, b)")
+        self._set_titles("surface", ("Full-data loss over u (one parameter)", "Loss over u") if double_well
+                         else ("Full-data loss over (w, b)", "Loss over (w, b)"))
         surface.setLabel("bottom", "u" if double_well else "w")
         surface.setLabel("left", "loss" if double_well else "b")
         # The double well's deep minimum is exactly 0: a log axis would show only rounding noise.
@@ -212,6 +229,77 @@ class LearningRateBatchView(SceneView):
                 self.rate_lines[r].setPos(np.log10(self.rates[r]))
         self._reset_shown()
         self._update_legend(np.zeros(runs, dtype=bool))
+
+    # -- layout ---------------------------------------------------------------------------------
+    def eventFilter(self, watched: Any, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.widget and event.type() == QtCore.QEvent.Type.Resize:
+            self._arrange(narrow_layout(event.size().width()), width=event.size().width())
+        return False
+
+    def _arrange(self, narrow: bool | None, force: bool = False, width: float | None = None) -> None:
+        """Wide: map left (two rows), fit or basins and loss right, range test along the bottom.
+        Narrow: a 2 x 2 grid (map, fit or basins / loss, range test) with the titles that fit, so
+        no title makes its column wider than the view (a title's width is its plot's minimum)."""
+        narrow = bool(narrow)
+        layout = self.widget.ci
+        if narrow != self._narrow or force:
+            p = self.plots
+            if narrow:
+                cells = {p["surface"]: (0, 0, 1, 1), self._right_top: (0, 1, 1, 1),
+                         p["loss"]: (1, 0, 1, 1), p["range_test"]: (1, 1, 1, 1)}
+                columns, rows = (1, 1), (1, 1, 0)
+            else:
+                cells = {p["surface"]: (0, 0, 2, 1), self._right_top: (0, 1, 1, 1),
+                         p["loss"]: (1, 1, 1, 1), p["range_test"]: (2, 0, 1, 2)}
+                columns, rows = (5, 4), (3, 3, 2)
+            # Move only the items whose cell changes: every layout change re-lays out all plots.
+            moved = [item for item, cell in cells.items() if self._cells.get(item) != cell]
+            for item in moved:
+                if item in layout.items:
+                    layout.removeItem(item)
+            for item in moved:
+                row, col, rowspan, colspan = cells[item]
+                layout.addItem(item, row=row, col=col, rowspan=rowspan, colspan=colspan)
+                self._cells[item] = cells[item]
+            for index, factor in enumerate(columns):
+                layout.layout.setColumnStretchFactor(index, factor)
+            for index, factor in enumerate(rows):
+                layout.layout.setRowStretchFactor(index, factor)
+            self._narrow = narrow
+        self._fit_titles(self.widget.width() if width is None else width)
+
+    def _title_room(self, name: str, width: float) -> float:
+        """The width (px) a plot's title may take in the current layout: its cell less the left
+        axis (the title sits above the plot area only)."""
+        inner = width - 8  # the layout's margins
+        if self._narrow:
+            share = 0.5
+        elif name == "range_test":
+            share = 1.0
+        else:
+            share = 5 / 9 if name == "surface" else 4 / 9
+        return inner * share - self.plots[name].getAxis("left").width() - TITLE_MARGIN
+
+    def _set_titles(self, name: str, titles: tuple[str, ...]) -> None:
+        """A plot's titles, longest first; the longest that fits its cell is shown."""
+        if titles != self._titles.get(name):
+            self._titles[name] = titles
+            self._fit_title(name, self.widget.width())
+
+    def _fit_titles(self, width: float) -> None:
+        for name in self._titles:
+            self._fit_title(name, width)
+
+    def _fit_title(self, name: str, width: float) -> None:
+        plot = self.plots[name]
+        label = plot.titleLabel
+        room = self._title_room(name, width)
+        size = NARROW_TITLE_SIZE if self._narrow else TITLE_SIZE
+        for title in self._titles[name]:
+            if label.text != title or label.opts.get("size") != size:
+                plot.setTitle(title, size=size)
+            if label.item.boundingRect().width() <= room:
+                return
 
     def _reset_shown(self) -> None:
         """Forget what show() drew: the next frame redraws everything."""
@@ -318,9 +406,13 @@ class LearningRateBatchView(SceneView):
         self.range_diverged.setData(np.log10(marks_x) if marks_x else [], [high] * len(marks_x))
         updates = sorted({int(u) for u in data["range_test_updates"]})
         length = f"{updates[0]:,}" if len(updates) == 1 else f"{updates[0]:,}–{updates[-1]:,}"
-        edge = (f"diverges from lr ≈ {min(edges):.3g} (dashed; × = diverged)" if edges
-                else "no divergence up to lr 10")
-        plot.setTitle(f"Learning-rate range test: loss after {length} constant-rate updates — {edge}")
+        short = f"diverges from lr ≈ {min(edges):.3g}" if edges else "no divergence up to lr 10"
+        edge = f"{short} (dashed; × = diverged)" if edges else short
+        self._set_titles("range_test", (f"Learning-rate range test: loss after {length} constant-rate updates — {edge}",
+                                        f"Range test: loss after {length} updates — {short}",
+                                        f"Range test: {short}",
+                                        f"Range test (diverges ≥ {min(edges):.3g})" if edges else "Range test",
+                                        short))
 
     def _show_basins(self, data: Mapping[str, Any], runs: int) -> None:
         if "deep_basin_share" not in data:
@@ -351,7 +443,11 @@ class LearningRateBatchView(SceneView):
                 else "when each run diverged")
         if epoch is not None and not going.all():
             when += " (diverged runs: when they stopped)"
-        self.plots["basins"].setTitle(f"Share of {int(data['basin_seeds'])} seeds per run in the deep minimum {when}")
+        seeds = int(data['basin_seeds'])
+        at = f", epoch {epoch:.1f}" if epoch is not None else ""
+        self._set_titles("basins", (f"Share of {seeds} seeds per run in the deep minimum {when}",
+                                    f"Share of {seeds} seeds in the deep minimum{at}",
+                                    f"Share of {seeds} seeds{at}", f"Share of {seeds} seeds"))
 
     def _update_legend(self, diverged: np.ndarray, epochs: np.ndarray | None = None) -> None:
         n = int(self.params["n_samples"])

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from tests.conftest import wait_ready
 
@@ -99,3 +99,104 @@ def test_render_json_lets_another_program_recompute_the_run(tmp_path):
     edge = frame["range_test_divergence_lr"][0]
     first = frame["range_test_learning_rate"][frame["range_test_diverged"][0].index(True)]
     assert edge <= first and edge <= rate
+
+
+# -- layout at small and large window sizes -----------------------------------------------------
+
+def tick_text_rects(axis) -> list:
+    """Scene rectangles of an axis's tick labels, as the axis would paint them now."""
+    from PySide6 import QtGui
+
+    image = QtGui.QImage(4, 4, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    if specs is None:
+        return []
+    return [axis.mapRectToScene(QtCore.QRectF(rect)) for rect, _flags, _text in specs[2]]
+
+
+def assert_axis_labels_clear(plot, name: str) -> None:
+    """Each shown axis label (its text, without the text item's document margin) lies clear of the
+    axis's tick labels (1 px of text-box slack: glyph boxes include side bearings)."""
+    for side in ("bottom", "left"):
+        axis = plot.getAxis(side)
+        if not (axis.isVisible() and axis.label.isVisible() and axis.labelText):
+            continue
+        margin = axis.label.document().documentMargin()
+        label = axis.label.mapRectToScene(axis.label.boundingRect().adjusted(margin, margin, -margin, -margin))
+        for tick in tick_text_rects(axis):
+            tick = tick.adjusted(1, 1, -1, -1)
+            assert not tick.intersects(label), (name, side, axis.labelText, label, tick)
+
+
+def assert_plots_fit(view, preset, min_size=(150, 100)) -> None:
+    """Every plot in the layout lies wholly inside the view widget, is at least min_size pixels,
+    its title fits its width and its axis labels are clear of the tick labels."""
+    visible = QtCore.QRectF(view.widget.rect()).adjusted(-1, -1, 1, 1)
+    shown = [(name, plot) for name, plot in view.plots.items() if plot in view.widget.ci.items]
+    assert len(shown) == 4, (preset, [name for name, _ in shown])
+    for name, plot in shown:
+        rect = plot.sceneBoundingRect()
+        assert visible.contains(rect), (preset, name, rect, view.widget.size())
+        assert rect.width() >= min_size[0] and rect.height() >= min_size[1], (preset, name, rect)
+        title = plot.titleLabel.item.boundingRect().width()
+        assert title <= rect.width(), (preset, name, plot.titleLabel.text, title, rect.width())
+        assert_axis_labels_clear(plot, name)
+
+
+def settle(qtbot) -> None:
+    """Let the layout and the axes (their widths follow the painted tick labels) settle."""
+    for _ in range(3):
+        QtWidgets.QApplication.processEvents()
+        qtbot.wait(30)
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1280, 720), (1920, 1080)])
+def test_every_plot_fits_inside_the_view(open_window, qtbot, size):
+    window = open_window("learning-rate-batch", size)
+    for preset in (None, "Spread of learning rates", "Batch 1 vs full batch", "Local-minimum escape",
+                   "Learning rate too large"):
+        if preset:
+            window.apply_preset(preset)
+            wait_ready(qtbot, window)
+        for _ in range(5):
+            window.step()
+        settle(qtbot)
+        assert_plots_fit(window.view, preset)
+    # Back to a wide window: the side-by-side layout and the long titles return.
+    if size[0] < 1280:
+        window.resize(1920, 1080)
+        settle(qtbot)
+        view = window.view
+        assert_plots_fit(view, "after resize")
+        assert view.plots["range_test"].sceneBoundingRect().width() > 0.9 * view.widget.width()
+        assert view.plots["surface"].titleLabel.text.startswith("Full-data loss")
+
+
+def test_error_boxes_show_user_text_as_plain_text(open_window, qtbot, tmp_path, monkeypatch):
+    """A path or file content with HTML in it is shown as typed, never rendered."""
+    from explorer.ui import main_window
+
+    window = open_window("learning-rate-batch")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"format": "ml-explorer-session", "version": 1, "scene": "<b>bold</b><img src=x>"}))
+    assert window.open_session(bad) is False
+    box = window.findChild(QtWidgets.QMessageBox, "open-session-error")
+    assert box is not None and box.isVisible()
+    assert box.textFormat() == QtCore.Qt.TextFormat.PlainText
+    assert "'<b>bold</b><img src=x>'" in box.text()
+    box.close()
+
+    def fail(path, width=None):
+        raise OSError(f"cannot write {path}")
+    monkeypatch.setattr(window, "export_to", fail)
+    monkeypatch.setattr(main_window.ExportDialog, "exec", lambda self: QtWidgets.QDialog.DialogCode.Accepted)
+    window._export_dialog(".png")
+    box = window.findChild(QtWidgets.QMessageBox, "export-error")
+    assert box is not None and box.isVisible()
+    assert box.textFormat() == QtCore.Qt.TextFormat.PlainText
+    assert box.text().startswith("cannot write ")
+    box.close()
