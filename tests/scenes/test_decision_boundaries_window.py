@@ -414,3 +414,16 @@ def test_tool_strip_fits_a_1024_window_with_every_control_whole_and_explained(wi
             assert a is b or not a.geometry().intersects(b.geometry()), (a.text(), b.text())
     assert len(rows) >= 2  # it wrapped rather than widening the window
     assert strip.height() >= strip.layout().heightForWidth(strip.width())
+
+
+def test_the_heap_is_frozen_once_models_are_loaded_so_full_collections_stay_short(window, qtbot):
+    """A full garbage collection of the ~150,000 objects alive once scikit-learn is loaded took
+    70-380 ms on the UI thread (bench/bench_import.py); frozen objects are not visited again."""
+    import gc
+    import sys
+
+    from scenes.decision_boundaries import view as view_module
+
+    assert "sklearn" in sys.modules and window.session.frame.data["classes"].size  # a fitted run is shown
+    assert {"view", "sklearn"} <= view_module._frozen_with
+    assert gc.get_freeze_count() > 50_000
