@@ -229,3 +229,25 @@ def test_long_runs_are_drawn_decimated_without_visible_loss():
     assert len(steps) <= 3 * 1000 + 1 and steps[0] == 0 and steps[-1] == 29_999
     assert 12_345 in steps and int(np.argmin(gaps)) in steps
     assert np.all(np.diff(steps) > 0)
+
+
+@pytest.mark.parametrize("size", [(1024, 640), (1920, 1080)])
+def test_window_axis_labels_clear_of_tick_labels(open_window, qtbot, size):
+    """In the stacked (narrow) and the side-by-side layout, no axis label (the map's "x" and
+    "θ0 (intercept)" included) overlaps its tick labels, and every plot keeps a usable size."""
+    from tests.scenes.test_learning_rate_batch_window import assert_axis_labels_clear, settle
+
+    window = open_window(SCENE.id, size)
+    for preset in ("Learning rate just right", "Fitting a line (MSE)", "Himmelblau: which minimum?"):
+        window.apply_preset(preset)
+        wait_ready(qtbot, window)
+        for _ in range(10):
+            window.step()
+        settle(qtbot)
+        view = window.view
+        assert view._stacked == (size[0] < 1280), preset
+        for name, plot in view.plots.items():
+            if plot.isVisible():
+                rect = plot.sceneBoundingRect()
+                assert rect.width() >= 150 and rect.height() >= 100, (preset, name, rect)
+                assert_axis_labels_clear(plot, f"{preset}: {name}")
