@@ -175,6 +175,7 @@ class LearningRateBatchView(SceneView):
             "basins": ("Share of seeds in the deep minimum", "Share of seeds"),
         }
         self._narrow: bool | None = None
+        self._last_basins = None
         self._cells: dict[Any, tuple[int, int, int, int]] = {}
         self._right_top = fit
         self._arrange(narrow_layout(self.widget.width()))
@@ -266,6 +267,8 @@ class LearningRateBatchView(SceneView):
             for index, factor in enumerate(rows):
                 layout.layout.setRowStretchFactor(index, factor)
             self._narrow = narrow
+            if self._last_basins is not None:
+                self._show_basins(*self._last_basins)
         self._fit_titles(self.widget.width() if width is None else width)
 
     def _title_room(self, name: str, width: float) -> float:
@@ -309,6 +312,7 @@ class LearningRateBatchView(SceneView):
         self._loss_range: Any = None
         self._range_key: Any = None
         self._basins_key: Any = None
+        self._last_basins: tuple[Mapping[str, Any], int] | None = None
 
     def apply_prepared(self, data: Any) -> None:
         if data is None:
@@ -422,8 +426,9 @@ class LearningRateBatchView(SceneView):
         going = ~np.asarray(data["diverged"][:runs])
         # Bars of diverged runs stay where their run stopped; the title names the others' epoch.
         epoch = float(np.min(data["epoch"][:runs][going])) if going.any() else None
+        self._last_basins = (data, runs)
         key = (tuple(share.tolist()), tuple(lost.tolist()), epoch if epoch is None else round(epoch, 2),
-               tuple(self.batches), tuple(self.rates))
+               tuple(self.batches), tuple(self.rates), self._narrow)
         if key == self._basins_key:
             return
         self._basins_key = key
@@ -432,6 +437,14 @@ class LearningRateBatchView(SceneView):
         axis = self.plots["basins"].getAxis("bottom")
         n = int(self.params["n_samples"])
         labels = [run_label(self.params["compare"], b, r, n) for b, r in zip(self.batches, self.rates)]
+        # Narrow, the bars are too close for "batch 200 (full)" under each: the ticks show the
+        # values and the axis label says what they are.
+        compared = "batch size" if self.params["compare"] == "batch_size" else "learning rate"
+        if self._narrow:
+            labels = [label.split(" ", 1)[1] for label in labels]
+        if axis.labelText != compared:
+            axis.setLabel(compared)
+        axis.showLabel(bool(self._narrow))
         axis.setTicks([[(i, labels[i]) for i in range(min(runs, len(labels)))]])
         self.plots["basins"].setXRange(-0.6, runs - 0.4, padding=0)
         for i, text in enumerate(self.bar_text):

@@ -118,6 +118,19 @@ def tick_text_rects(axis) -> list:
     return [axis.mapRectToScene(QtCore.QRectF(rect)) for rect, _flags, _text in specs[2]]
 
 
+def basin_tick_specs(view) -> list:
+    """The basins plot's bottom tick labels as the axis paints them (overlapping ones are dropped)."""
+    from PySide6 import QtGui
+
+    image = QtGui.QImage(4, 4, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    try:
+        specs = view.plots["basins"].getAxis("bottom").generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    return specs[2]
+
+
 def assert_axis_labels_clear(plot, name: str) -> None:
     """Each shown axis label (its text, without the text item's document margin) lies clear of the
     axis's tick labels (1 px of text-box slack: glyph boxes include side bearings)."""
@@ -166,6 +179,10 @@ def test_every_plot_fits_inside_the_view(open_window, qtbot, size):
             window.step()
         settle(qtbot)
         assert_plots_fit(window.view, preset)
+        if preset == "Local-minimum escape":  # every bar keeps its label (none dropped as overlapping)
+            texts = [text for _rect, _flags, text in basin_tick_specs(window.view)]
+            runs = window.session.params["runs"]
+            assert len(texts) == runs and texts[-1].endswith("200 (full)"), texts
     # Back to a wide window: the side-by-side layout and the long titles return.
     if size[0] < 1280:
         window.resize(1920, 1080)
