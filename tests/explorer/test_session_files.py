@@ -555,6 +555,7 @@ def damaged(draw, scene_id: str) -> bytes:
     document = saved(scene_id)
     by_name = {p.name: p for p in registry.get(scene_id).params}
     tokens: dict[str, str] = {}
+    grown = False
     for _ in range(draw(st.integers(1, 3))):
         paths = paths_of(document)
         path = draw(st.sampled_from(paths))
@@ -580,7 +581,11 @@ def damaged(draw, scene_id: str) -> bytes:
         elif kind == "nest":
             new = nested(draw(st.integers(1, 120)))
         else:
-            new = [old] * draw(st.sampled_from([2, 1000, 10_000]))
+            # Long lists of scalars only, once per file: a list of long lists, repeated, would be a
+            # 10^8-element document that json.dumps alone needs minutes for (not what is tested).
+            long = not isinstance(old, (list, dict)) and not grown
+            new = [old] * (draw(st.sampled_from([2, 1000, 10_000])) if long else 2)
+            grown = grown or long
         parent[path[-1]] = new
     text = json.dumps(document)
     for marker, token in tokens.items():
