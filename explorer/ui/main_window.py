@@ -35,6 +35,19 @@ EXPORT_FILTERS = {
 }
 
 
+def load_session_job(path: str) -> tuple[Session | None, str]:
+    """Worker job of File > Open session: (session, "") or (None, the one-line refusal)."""
+    try:
+        return Session.load(path), ""
+    except ParamError as error:
+        return None, str(error)
+
+
+def what_is_opening(keys: list[str]) -> bool:
+    """True while a session file is being opened (the picture on screen is not out of date)."""
+    return any(key.startswith("open#") for key in keys)
+
+
 class MainWindow(QtWidgets.QMainWindow):
     #: True only while __init__ opens the first scene (see explorer.jobs.JobRunner.submit(in_thread)).
     _startup_lane = False
@@ -379,6 +392,14 @@ class MainWindow(QtWidgets.QMainWindow):
         kind, _, generation = key.partition("#")
         if int(generation) != self._current_generation or self.view is None:
             return  # a result for a scene that is no longer shown
+        if kind == "open":
+            session, refusal = result
+            if refusal:
+                self.statusBar().showMessage(f"Cannot open session: {refusal}", 15000)
+                self._warning_box("Cannot open session", refusal, "open-session-error")
+            else:
+                self.open_session(session)
+            return
         if kind == "session":
             # Built from self.data (only the newest request is delivered), which stayed here.
             result.data = self.data
@@ -436,14 +457,16 @@ class MainWindow(QtWidgets.QMainWindow):
         elapsed = max((self.jobs.elapsed(key) or 0.0 for key in keys), default=0.0)
         slow = bool(keys) and elapsed >= BUSY_AFTER_S
         if slow:
-            what = "Computing the new run" if any(k.startswith("session#") for k in keys) else "Preparing the picture"
+            what = ("Opening the session" if any(k.startswith("open#") for k in keys)
+                    else "Computing the new run" if any(k.startswith("session#") for k in keys)
+                    else "Preparing the picture")
             self.busy_label.setText(f"{what}… {elapsed:.1f} s")
         self.busy_label.setVisible(slow or bool(self._stale_reason))
         if not slow and self._stale_reason:
             self.busy_label.setText(self._stale_reason)
         self.cancel_button.setVisible(slow)
         veil = ""
-        if self.view is not None and self.session is not None:
+        if self.view is not None and self.session is not None and not what_is_opening(keys):
             if slow:
                 veil = "Out of date — computing the new run" if self._pending_session \
                     else "Out of date — preparing the picture for these settings"
@@ -564,10 +587,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session.save(path)
         self.statusBar().showMessage(f"Saved session to {path}", 5000)
 
+    def open_session_in_background(self, path: str | Path) -> None:
+        """Read, check and replay a session file in a worker (a replay may take seconds: the
+        window stays responsive, shows it is busy, and Cancel stops it); then open it, or say in
+        a message box why not, changing nothing."""
+        self.jobs.submit(f"open#{self._current_generation}", load_session_job, str(path))
+        self._watch_jobs()
+
     def _open_session_dialog(self) -> None:
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open session", "", "Session (*.json)")
         if path:
-            self.open_session(path)  # a bad file is explained in a message box
+            self.open_session_in_background(path)  # a bad file is explained in a message box
 
     def _save_session_dialog(self) -> None:
         if self.session is None or self._not_while_computing("save"):

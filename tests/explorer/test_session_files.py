@@ -627,3 +627,43 @@ def test_utf8_errors_name_the_byte_and_its_offset_and_a_byte_order_mark_is_allow
     path = tmp_path / "bom.json"
     path.write_bytes(b"\xef\xbb\xbf" + dumps(saved(GD)))
     assert_same_frames(Session.load(path), saved_session(GD))
+
+
+def test_file_open_reads_and_replays_in_a_worker_shows_it_and_can_be_cancelled(window, qtbot, tmp_path,
+                                                                              no_blocking_dialogs):
+    """File > Open session goes through the job runner: a replay of seconds never holds the UI
+    thread, shows 'Opening the session… s' with Cancel, and a bad file still gets its box."""
+    from PySide6 import QtCore
+    from tests.conftest import wait_ready
+
+    wait_ready(qtbot, window)
+    close_boxes(window)
+    before = (window.session, window.scene.id, window.session.step)
+    window.open_session_in_background(long_lr_file(tmp_path, 10**12))  # replays for the full 10 s budget
+    assert window.session is before[0]  # returned at once
+    qtbot.waitUntil(lambda: window.cancel_button.isVisible(), timeout=5000)
+    assert window.busy_label.text().startswith("Opening the session… ")
+    assert not window.stale_overlay.isVisible()  # the picture on screen is not out of date
+    qtbot.mouseClick(window.cancel_button, QtCore.Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not window.cancel_button.isVisible(), timeout=2000)
+    assert (window.session, window.scene.id, window.session.step) == before
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**saved(GD), "seed": "abc"}))
+    window.open_session_in_background(bad)
+    qtbot.waitUntil(lambda: len(message_boxes(window)) == 1, timeout=20000)
+    assert one_line(message_boxes(window)[0].text()).startswith("session: seed")
+    assert (window.session, window.scene.id) == before[:2]
+    close_boxes(window)
+
+    good = tmp_path / "good.json"
+    reference = Session(registry.get(LR), {"batch_size": 4}, seed=3)
+    reference.forward(7)
+    reference.save(good)
+    window.open_session_in_background(good)
+    qtbot.waitUntil(lambda: window.scene.id == LR and window.session is not None
+                    and window.session.step == 7, timeout=20000)
+    wait_ready(qtbot, window)
+    assert_same_frames(window.session, reference)
+    window.open_scene(GD)  # back to the scene the other window tests expect
+    wait_ready(qtbot, window)
