@@ -152,8 +152,12 @@ class JobRunner(QtCore.QObject):
     # Emitted by the reader thread; the queued connection brings results to the UI thread.
     _done = QtCore.Signal(str, int, object, str)
 
-    def __init__(self, parent: QtCore.QObject | None = None, workers: int = 2, spares: int = 1) -> None:
-        """At most ``workers`` jobs run at once; ``spares`` idle processes wait, started and warm."""
+    def __init__(self, parent: QtCore.QObject | None = None, workers: int = 2, spares: int = 1,
+                 start_workers: bool = True) -> None:
+        """At most ``workers`` jobs run at once; ``spares`` idle processes wait, started and warm.
+        With ``start_workers=False`` no process starts until the first job or :meth:`start` (the
+        window defers them past its first frame: on 2 cores the fork server's imports made the
+        first frame 1.04 -> 1.83 s)."""
         super().__init__(parent)
         self.max_workers = max(1, int(workers))
         self.spares = max(0, int(spares))
@@ -175,7 +179,12 @@ class JobRunner(QtCore.QObject):
         threading.Thread(target=self._reaper, name="ml-explorer-reaper", daemon=True).start()
         self._thread = threading.Thread(target=self._loop, name="ml-explorer-jobs", daemon=True)
         self._thread.start()
-        self._wake()  # starts the spares
+        if start_workers:
+            self._wake()  # starts the spares
+
+    def start(self) -> None:
+        """Start the spare worker processes now (if they are not yet)."""
+        self._wake()
 
     # -- the public API (UI thread) ------------------------------------------------------------
     def submit(self, key: str, function: Callable[..., Any], *args: Any, in_thread: bool = False) -> int:
@@ -203,7 +212,8 @@ class JobRunner(QtCore.QObject):
         if in_thread:
             threading.Thread(target=self._run_in_thread, args=(job,), name="ml-explorer-startup-job",
                              daemon=True).start()
-        self._wake()
+        else:
+            self._wake()  # a worker takes it (spares are started if there are none)
         return job.token
 
     def _run_in_thread(self, job: _Job) -> None:

@@ -40,9 +40,6 @@ def open_window(scene_id: str | None = None, session_path: str | Path | None = N
         print(f"ml-explorer: error: Qt needs system libraries that are missing: "
               f"sudo apt-get install {' '.join(missing)}", file=sys.stderr)
         return 1
-    from explorer import worker
-
-    worker.start_fork_server()  # heavy jobs' worker processes: its preload overlaps Qt's import here
     from PySide6 import QtWidgets
 
     from explorer.ui.main_window import MainWindow

@@ -56,7 +56,12 @@ class MainWindow(QtWidgets.QMainWindow):
         super().__init__()
         self.setWindowTitle("ML Explorer")
         self.resize(1440, 900)
-        self.jobs = JobRunner(self)
+        # Worker processes start once the first frame is on screen (or after 1.5 s): on 2 cores
+        # the fork server's imports would otherwise delay that frame (the first run is built in a
+        # thread, see _startup_lane).
+        self.jobs = JobRunner(self, start_workers=False)
+        self._workers_started = False
+        QtCore.QTimer.singleShot(1500, self, self._start_workers)
         self.jobs.finished.connect(self._job_finished)
         self.jobs.failed.connect(self._job_failed)
         self._generation = itertools.count(1)
@@ -550,7 +555,14 @@ class MainWindow(QtWidgets.QMainWindow):
                 self.session.forward()
         self._guarded(run)
 
+    def _start_workers(self) -> None:
+        if not self._workers_started:
+            self._workers_started = True
+            self.jobs.start()
+
     def _refresh(self) -> None:
+        if not self._workers_started:
+            QtCore.QTimer.singleShot(100, self, self._start_workers)  # after this frame is painted
         if self.session is None or self.view is None:
             return
         frame = self.session.frame

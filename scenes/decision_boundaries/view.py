@@ -340,7 +340,7 @@ class DecisionBoundaryView(SceneView):
         self._import_timer.setInterval(IMPORT_TICK_MS)
         self._import_timer.timeout.connect(self._import_tick)
         self.error_box: QtWidgets.QMessageBox | None = None
-        self._runner = JobRunner(self)
+        self._runner = JobRunner(self, start_workers=False)  # processes start with its first job
         self._runner.finished.connect(self._refined)
         self._runner.finished.connect(self._import_finished)
         self._runner.failed.connect(self._import_failed)
