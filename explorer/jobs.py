@@ -24,9 +24,10 @@ other work ran, so every figure is inflated):
   get a new cold worker), which also drops every other key's work. Here each job owns its
   process, so stopping one job stops only that one.
 - Never a plain fork of the Qt process (it has threads): the fork server is started by
-  fork+exec. It imports a small core first (explorer.worker.PRELOAD), so the window's first run
-  waits ~0.3 s (0.9-2 s here) and not for scikit-learn, then imports the heavy modules while
-  idle (explorer._forkserver_preload, done ~3 s later on an idle machine, 10-12 s here);
+  fork+exec. It imports a small core first (explorer.worker.PRELOAD), so a first job waits
+  ~0.3 s (0.9-2 s here) and not for scikit-learn, then imports the heavy modules while
+  idle. The window starts it only after its first frame (built by an ``in_thread`` job), since
+  on 2 cores its imports delayed that frame by 0.8 s (explorer._forkserver_preload, done ~3 s later on an idle machine, 10-12 s here);
   workers forked before that import what their job needs and are replaced once idle.
 - Where there is no fork server (Windows, some macOS set-ups), or it cannot start, workers are
   spawned and import the modules themselves while they wait as spares.
