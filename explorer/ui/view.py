@@ -34,6 +34,22 @@ def cache_static(*items: QtWidgets.QGraphicsItem) -> None:
         item.setCacheMode(QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+def place_cells(layout, cells: Mapping[Any, tuple[int, int, int, int] | None],
+                placed: dict[Any, tuple[int, int, int, int] | None]) -> None:
+    """Put each item of a GraphicsLayout in its (row, col, rowspan, colspan) cell (None: out of the
+    layout), moving only the items whose cell changed since ``placed`` (updated here): every
+    layout change re-lays out all plots, so a resize that changes nothing must cost nothing."""
+    moved = [item for item, cell in cells.items() if placed.get(item) != cell]
+    for item in moved:
+        if item in layout.items:
+            layout.removeItem(item)
+    for item in moved:
+        if cells[item] is not None:
+            row, col, rowspan, colspan = cells[item]
+            layout.addItem(item, row=row, col=col, rowspan=rowspan, colspan=colspan)
+        placed[item] = cells[item]
+
+
 class SceneView(QtCore.QObject):
     #: The view asks the window to change parameters (e.g. a click sets the start point).
     paramsRequested = QtCore.Signal(dict)

@@ -573,18 +573,6 @@ class DecisionBoundaryView(SceneView):
         self.selected_class = self.n_draw_classes - 1
         self._update_class_buttons()
 
-    def remove_class(self) -> None:
-        if self.n_draw_classes <= 2:
-            self.messageRequested.emit("Two classes are the minimum")
-            return
-        self.n_draw_classes -= 1
-        removed = self.n_draw_classes
-        self._update_class_buttons()
-        x, labels, names = self._points()
-        if (labels == removed).any():
-            keep = labels != removed
-            self.dataRequested.emit(self._data(x[keep], labels[keep], names))
-
     # -- user data -----------------------------------------------------------------------------
     def _points(self) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """The user's points: the pending edit if one is on its way, else the shown frame's."""

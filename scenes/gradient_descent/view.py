@@ -13,7 +13,7 @@ from explorer.contours import contour_path
 from explorer.params import Float, find
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, cache_static, nice_ceiling
+from explorer.ui.view import SceneView, cache_static, nice_ceiling, place_cells
 
 from .optimizers import LABELS, OPTIMIZERS
 from .sim import PARAMS, enabled
@@ -431,16 +431,7 @@ class GradientDescentView(SceneView):
             cells = {surface: (0, 0, 3, 1), self.legend: (0, 1, 1, 1),
                      loss: (1, 1, 1, 1) if show_data else (1, 1, 2, 1), data: (2, 1, 1, 1) if show_data else None}
             stretch_columns, stretch_rows = (3, 2), (0, 3, 2)
-        # Move only the items whose cell changes: every layout change re-lays out all plots.
-        moved = [item for item, cell in cells.items() if self._cells.get(item) != cell]
-        for item in moved:
-            if item in layout.items:
-                layout.removeItem(item)
-        for item in moved:
-            if cells[item] is not None:
-                row, col, rowspan, colspan = cells[item]
-                layout.addItem(item, row=row, col=col, rowspan=rowspan, colspan=colspan)
-            self._cells[item] = cells[item]
+        place_cells(layout, cells, self._cells)
         for index, factor in enumerate(stretch_columns):
             grid.setColumnStretchFactor(index, factor)
         for index, factor in enumerate(stretch_rows):

@@ -11,7 +11,7 @@ from PySide6 import QtCore
 from explorer.scene import Frame, Scene
 from explorer.contours import contour_path
 from explorer.ui import theme
-from explorer.ui.view import SceneView, cache_static, nice_ceiling
+from explorer.ui.view import SceneView, cache_static, nice_ceiling, place_cells
 from scenes.learning_rate_batch import analysis
 from scenes.learning_rate_batch.sim import MAX_RUNS, run_label, run_settings
 
@@ -253,15 +253,7 @@ class LearningRateBatchView(SceneView):
                 cells = {p["surface"]: (0, 0, 2, 1), self._right_top: (0, 1, 1, 1),
                          p["loss"]: (1, 1, 1, 1), p["range_test"]: (2, 0, 1, 2)}
                 columns, rows = (5, 4), (3, 3, 2)
-            # Move only the items whose cell changes: every layout change re-lays out all plots.
-            moved = [item for item, cell in cells.items() if self._cells.get(item) != cell]
-            for item in moved:
-                if item in layout.items:
-                    layout.removeItem(item)
-            for item in moved:
-                row, col, rowspan, colspan = cells[item]
-                layout.addItem(item, row=row, col=col, rowspan=rowspan, colspan=colspan)
-                self._cells[item] = cells[item]
+            place_cells(layout, cells, self._cells)
             for index, factor in enumerate(columns):
                 layout.layout.setColumnStretchFactor(index, factor)
             for index, factor in enumerate(rows):
