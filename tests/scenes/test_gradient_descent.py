@@ -682,3 +682,42 @@ def test_a_start_at_the_minimum_with_a_live_change_at_step_0_saves_and_reopens_t
     assert again.step == session.step == 1
     assert again.frame.message == session.frame.message
     assert np.array_equal(again.frame.data["nesterov.trail"], session.frame.data["nesterov.trail"])
+
+
+def test_rest_points_are_classified_by_their_hessian_and_the_minimum_values():
+    """Added after a mutmut run: the kind of rest point (maximum / saddle / local / global minimum)
+    pinned at points known in closed form or by Newton's method, not only along one run."""
+    def status(surface, x, y):
+        sim = GradientDescentSimulation(race("gd", surface=surface), 0)
+        return sim._stationary_status(np.array([x, y]), 7)
+
+    # Himmelblau's one local maximum (both Hessian eigenvalues negative), refined by Newton's method.
+    himmelblau = make_surface("himmelblau")
+    p = np.array([-0.27, -0.92])
+    for _ in range(20):
+        p = p - np.linalg.solve(himmelblau.hessian(*p), np.array(himmelblau.gradient(*p)))
+    assert np.all(np.linalg.eigvalsh(himmelblau.hessian(*p)) < 0)
+    assert status("himmelblau", *p) == "stuck at step 7: a maximum, not a minimum"
+    assert status("saddle", 0.0, 0.0) == "stuck at step 7: a saddle point, not a minimum"
+    # Minima: global ones (f = f*) plain, the tilted double well's right one is local.
+    for mx, my in himmelblau.minima:
+        assert status("himmelblau", mx, my) == "converged at step 7"
+    for my in (math.sqrt(2), -math.sqrt(2)):  # f = x² + y⁴/4 − y²: minima at (0, ±√2)
+        assert status("saddle", 0.0, my) == "converged at step 7"
+    roots = np.sort(np.roots([4.0, 0.0, -4.0, 0.5]).real)  # 4x³ − 4x + 0.5 = 0
+    assert status("local_minimum", roots[0], 0.0) == "converged at step 7"
+    assert status("local_minimum", roots[2], 0.0) == "converged at step 7 (local minimum)"
+
+
+def test_not_converged_says_near_a_minimum_only_within_1_percent_of_the_plot_size():
+    def finish(**values):
+        sim = GradientDescentSimulation(race("gd", surface="bowl", learning_rate=1e-3, max_steps=3,
+                                             **values), 0)
+        frame = run(sim)
+        return frame.data["gd.status"], float(np.min([np.hypot(*(frame.data["gd.position"] - m))
+                                                      for m in sim.surface.minima])), sim.surface.span
+
+    status, distance, span = finish(start_x=1.0, start_y=1.0)
+    assert 1e-2 * span < distance < span and status == "not converged after 3 steps"
+    status, distance, span = finish(start_x=0.3e-2 * span, start_y=0.3e-2 * span)
+    assert distance < 1e-2 * span and status == "not converged after 3 steps (near a minimum but still moving)"
