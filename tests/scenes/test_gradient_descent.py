@@ -721,3 +721,26 @@ def test_not_converged_says_near_a_minimum_only_within_1_percent_of_the_plot_siz
     assert 1e-2 * span < distance < span and status == "not converged after 3 steps"
     status, distance, span = finish(start_x=0.3e-2 * span, start_y=0.3e-2 * span)
     assert distance < 1e-2 * span and status == "not converged after 3 steps (near a minimum but still moving)"
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_fast_look_ahead_follows_the_numpy_path_to_1e_7(name):
+    """Tolerances just above and below each of the first 60 distances from the start: the count
+    steps_within returns changes if its path differs from UPDATES' by more than 1e-7 relative
+    (a coarse tolerance missed a wrong sign in Nesterov's look-ahead, found by mutmut)."""
+    from scenes.gradient_descent.optimizers import steps_within
+    surface = make_surface("himmelblau")
+    gradient = lambda p: np.array(surface.gradient(p[0], p[1]))  # noqa: E731
+    hyper = Hyper(learning_rate=0.01, momentum=0.8, beta1=0.85, beta2=0.99, rho=0.9)
+    state = initial_state(np.array([-1.0, -0.5]))
+    for _ in range(7):  # non-zero velocity and accumulators in both coordinates
+        state = UPDATES[name](state, gradient, hyper)
+    assert np.all(state.v != 0) or name in ("gd", "adagrad", "rmsprop")
+    walk, distances = state, []
+    for _ in range(60):
+        walk = UPDATES[name](walk, gradient, hyper)
+        distances.append(float(np.hypot(*(walk.x - state.x))))
+    for d in distances:
+        for tolerance in (d * (1 + 1e-7), d * (1 - 1e-7)):
+            expected = next((k for k, e in enumerate(distances) if e > tolerance), 60)
+            assert steps_within(name, state, surface.gradient, hyper, 60, tolerance) == expected, (d, tolerance)
