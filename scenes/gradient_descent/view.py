@@ -314,7 +314,7 @@ class GradientDescentView(SceneView):
                                border=pg.mkPen(theme.DIVERGED))
             note.setZValue(40 + index)
             surface.addItem(note)
-            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=2), name=LABELS[name])
+            curve = pg.PlotDataItem(pen=pg.mkPen(color, width=1), name=LABELS[name])
             curve.setClipToView(True)
             loss.addItem(curve)
             line = pg.PlotDataItem(pen=pg.mkPen(color, width=2))

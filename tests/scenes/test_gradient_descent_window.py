@@ -231,6 +231,19 @@ def test_long_runs_are_drawn_decimated_without_visible_loss():
     assert np.all(np.diff(steps) > 0)
 
 
+def test_loss_curves_are_drawn_with_1_px_pens():
+    """Peak-decimated loss curves (up to ~3,000 zig-zag points) with 2-px antialiased pens took
+    ~500 ms to paint each after 100,000 steps, so every seek froze the window for seconds; 1-px
+    pens take Qt's cosmetic fast path (< 10 ms)."""
+    from scenes.gradient_descent.view import GradientDescentView
+
+    view = GradientDescentView(SCENE, SCENE.resolve())
+    try:
+        assert view.losses and all(curve.opts["pen"].widthF() <= 1 for curve in view.losses.values())
+    finally:
+        view.close()
+
+
 @pytest.mark.parametrize("size", [(1024, 640), (1920, 1080)])
 def test_window_axis_labels_clear_of_tick_labels(open_window, qtbot, size):
     """In the stacked (narrow) and the side-by-side layout, no axis label (the map's "x" and
