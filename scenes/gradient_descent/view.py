@@ -13,7 +13,7 @@ from explorer.contours import contour_path
 from explorer.params import Float, find
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, cache_static, nice_ceiling, place_cells
+from explorer.ui.view import SceneView, nice_ceiling, place_cells
 
 from .optimizers import LABELS, OPTIMIZERS
 from .sim import PARAMS, enabled
@@ -324,8 +324,9 @@ class GradientDescentView(SceneView):
             for item in (trail, arrow, note, curve, line):
                 item.setVisible(False)
 
-        # The surface picture changes only with the parameters: Qt keeps it as a pixmap.
-        cache_static(self.image, self.contour.curve, self.field.curve)
+        # The surface layers are not kept as pixmaps: they extend 2.4x past the visible domain
+        # (so the map fills any plot shape), and Qt re-rendered such an oversized, clipped
+        # device cache on every frame (default scene 17.2 -> 7.9 ms per frame without it).
         self._stacked = False
         self._cells: dict[Any, tuple[int, int, int, int] | None] = {}
         self.widget.installEventFilter(self)
