@@ -141,6 +141,9 @@ def model_times(n_points: int) -> list[tuple]:
             t = time.perf_counter()
             sim.step()
             steps.append(time.perf_counter() - t)
+        if sim.refiner is None:  # refused by its cost estimate (or not fitted): no fine map
+            rows.append((cid, n_points, 0, 1000 * build, 0.0, float("nan")))
+            continue
         t = time.perf_counter()
         sim.refiner.grid(sim.stage)
         fine = time.perf_counter() - t
