@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 
 class ParamError(ValueError):
@@ -25,6 +25,9 @@ class Param:
     group: str = ""
     # Show the control only while other parameters have these values, e.g. {"classifier": ("svm",)}.
     show_if: Mapping[str, tuple] | None = None
+    # hidden=True: no control in the panel (a value set by the view, e.g. typed weights); still saved,
+    # replayed and settable with --set.
+    hidden: bool = False
 
     def relevant(self, values: Mapping[str, Any]) -> bool:
         """Whether this parameter matters for these values (the panel hides it otherwise)."""
@@ -157,6 +160,36 @@ class Bool(Param):
         if isinstance(value, int) and value in (0, 1):
             return bool(value)
         raise ParamError(f"{self.name}: {value!r} is not allowed; allowed: {self.allowed()}")
+
+
+@dataclass(frozen=True)
+class Text(Param):
+    """A string of at most ``max_length`` characters; ``check`` (optional) raises ParamError
+    for a string it refuses (its message need not name the parameter)."""
+
+    max_length: int = 10_000
+    check: Callable[[str], None] | None = None
+
+    def __post_init__(self) -> None:
+        assert self.max_length >= 0, self.name
+        assert isinstance(self.default, str) and len(self.default) <= self.max_length, f"{self.name}: bad default"
+
+    def allowed(self) -> str:
+        return f"text of at most {self.max_length:,} characters"
+
+    def validate(self, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ParamError(f"{self.name}: expected text, got {type(value).__name__}; allowed: {self.allowed()}")
+        if len(value) > self.max_length:
+            raise ParamError(f"{self.name}: {len(value):,} characters is too long; allowed: {self.allowed()}")
+        if self.check is not None:
+            try:
+                self.check(value)
+            except ParamError as error:
+                message = str(error)
+                raise ParamError(message if message.startswith(f"{self.name}: ") else f"{self.name}: {message}") \
+                    from None
+        return value
 
 
 def defaults(params: Sequence[Param]) -> dict[str, Any]:

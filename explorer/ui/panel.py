@@ -235,6 +235,8 @@ class ParamPanel(QtWidgets.QScrollArea):
         self._boxes: dict[str, QtWidgets.QWidget] = {}
         groups: dict[str, QtWidgets.QFormLayout] = {}
         for param in scene.params:
+            if param.hidden:  # set by the view (e.g. typed weights), not by a control
+                continue
             form = groups.get(param.group)
             if form is None:
                 box = QtWidgets.QGroupBox(param.group) if param.group else QtWidgets.QWidget()
@@ -346,6 +348,8 @@ class ParamPanel(QtWidgets.QScrollArea):
         current = {name: control.value for name, control in self.controls.items()}
         shown_groups: set[str] = set()
         for param in self.scene.params:
+            if param.name not in self._rows:  # hidden: no control
+                continue
             form, widget = self._rows[param.name]
             visible = param.relevant(current)
             form.setRowVisible(widget, visible)
