@@ -428,3 +428,16 @@ def test_a_frame_whose_weights_stay_in_their_groups_refills_no_curve(shown):
     diagram.show([2, 4, 2, 1], LABELS[:2], nudged, biases, rgba)
     changed = [key for key, x in before.items() if diagram.curve_items[key].xData is not x]
     assert 1 <= len(changed) <= 2
+
+
+def test_leaving_the_editor_cancels_the_edit(small_net, qtbot):
+    widget, diagram, show, edits = small_net
+    widget.activateWindow()
+    qtbot.waitUntil(widget.isActiveWindow)
+    click_at(qtbot, widget, diagram, diagram.weight_midpoint(1, 0, 0))
+    editor = diagram.editor
+    qtbot.waitUntil(editor.hasFocus)
+    qtbot.keyClicks(editor, "7")
+    widget.setFocus()  # e.g. a click elsewhere in the plots
+    qtbot.waitUntil(lambda: diagram.editor is None)
+    assert not editor.isVisible() and edits == []
