@@ -134,6 +134,7 @@ SCENE_MODULES: tuple[str, ...] = (
     "scenes.gradient_descent",
     "scenes.learning_rate_batch",
     "scenes.decision_boundaries",
+    "scenes.neural_network",
 )
 
 
