@@ -284,11 +284,6 @@ class _Layout:
             parts.append(np.ravel(b))
         return np.concatenate(parts).astype(np.float64, copy=False)
 
-    def unpack_into(self, flat: np.ndarray, weights, biases) -> None:
-        for blk, w, b in zip(self.blocks(flat), weights, biases):
-            np.copyto(w, blk[:-1])
-            np.copyto(b, blk[-1])
-
 
 def _layout_for_shapes(shapes) -> _Layout | None:
     """The interleaved layout when ``shapes`` are [W_1..W_L shapes] + [b_1..b_L shapes] of one network."""
@@ -306,29 +301,30 @@ def _layout_for_shapes(shapes) -> _Layout | None:
 
 # ---------------------------------------------------------------------------------------------- backprop
 class _Buffers:
-    """Work arrays for mini-batches of ``rows`` samples of one network (reused across the epoch's batches)."""
+    """Work arrays for mini-batches of ``rows`` samples, reused across an epoch's batches. Feature-major: a
+    layer's values are (units, rows), so every activation is one contiguous block."""
 
     def __init__(self, sizes: Sequence[int], rows: int, dropout: bool):
         hidden = sizes[1:-1]
-        # inputs of layers 2..L, each with a trailing column of ones (the bias)
+        # inputs of layers 2..L, (units + 1, rows): a last row of ones carries the bias
         self.inputs = []
         for n in hidden:
-            a = np.empty((rows, n + 1))
-            a[:, n] = 1.0
+            a = np.empty((n + 1, rows))
+            a[n] = 1.0
             self.inputs.append(a)
-        views = [a[:, :-1] for a in self.inputs]
+        views = [a[:-1] for a in self.inputs]
         # unmasked activations h (the derivative needs them); without dropout they live in the inputs
-        self.hidden = [np.empty((rows, n)) for n in hidden] if dropout else views
+        self.hidden = [np.empty((n, rows)) for n in hidden] if dropout else views
         self.masked = views
-        self.back = [np.empty((rows, n)) for n in hidden]   # dLoss / d(layer input)
-        self.tmp = [np.empty((rows, n)) for n in hidden]
-        self.delta = np.empty((rows, sizes[-1]))
-        self.rows = rows
+        self.back = [np.empty((n, rows)) for n in hidden]   # dLoss / d(layer input)
+        self.tmp = [np.empty((n, rows)) for n in hidden]
+        self.delta = np.empty((sizes[-1], rows))
+        self.inv_rows = 1.0 / rows
 
 
 def _output_delta(head: str, z: np.ndarray, t: np.ndarray, c: np.ndarray | None, inv_m: float,
                   d: np.ndarray) -> None:
-    """d = dLoss/dz of the output layer for a batch (loss = mean over the batch's rows)."""
+    """d = dLoss/dz of the output layer for a batch, feature-major (k, m); loss = mean over the m samples."""
     if head == "sigmoid/cross_entropy":
         # p - y = 0.5 tanh(z/2) + 0.5 - y;  c = (0.5 - y) / m precomputed for the epoch
         np.multiply(z, 0.5, out=d)
@@ -339,9 +335,9 @@ def _output_delta(head: str, z: np.ndarray, t: np.ndarray, c: np.ndarray | None,
         np.subtract(z, t, out=d)
         np.multiply(d, inv_m, out=d)
     elif head == "softmax/cross_entropy":
-        np.subtract(z, z.max(axis=1, keepdims=True), out=d)
+        np.subtract(z, z.max(axis=0), out=d)
         np.exp(d, out=d)
-        np.divide(d, d.sum(axis=1, keepdims=True), out=d)
+        np.divide(d, d.sum(axis=0), out=d)
         np.subtract(d, t, out=d)
         np.multiply(d, inv_m, out=d)
     elif head == "sigmoid/squared_error":
@@ -352,39 +348,65 @@ def _output_delta(head: str, z: np.ndarray, t: np.ndarray, c: np.ndarray | None,
         g *= 1.0 - d
         np.copyto(d, g)
     else:  # softmax/squared_error: d = J_softmax^T g = p * (g - <g, p>)
-        np.subtract(z, z.max(axis=1, keepdims=True), out=d)
+        np.subtract(z, z.max(axis=0), out=d)
         np.exp(d, out=d)
-        np.divide(d, d.sum(axis=1, keepdims=True), out=d)
+        np.divide(d, d.sum(axis=0), out=d)
         g = (d - t) * inv_m
-        g -= np.einsum("ij,ij->i", g, d)[:, None]
+        g -= (g * d).sum(axis=0)
         np.multiply(d, g, out=d)
 
 
-def _backprop(buf: _Buffers, x_aug: np.ndarray, blocks, weights_t, z_out: np.ndarray, t: np.ndarray,
+def _backprop(buf: _Buffers, x_aug: np.ndarray, blocks_t, block_weights, z_out: np.ndarray, t: np.ndarray,
               c, masks, grad_blocks, activation: str, head: str) -> None:
-    """Forward and backward pass of one batch: writes the logits into ``z_out`` and dLoss/d[W_l; b_l] (data loss
-    only) into ``grad_blocks``. ``x_aug`` is the batch input with a trailing column of ones."""
-    n_hidden = len(blocks) - 1
+    """Forward and backward pass of one batch, feature-major: ``x_aug`` (f + 1, m) ends with a row of ones;
+    writes the logits (k, m) into ``z_out`` and dLoss/d[W_l; b_l] (data loss only) into ``grad_blocks``.
+    ``blocks_t[l]`` is [W_l; b_l].T, ``block_weights[l]`` is W_l (views of the flat parameter vector)."""
+    n_hidden = len(blocks_t) - 1
     a = x_aug
     for l in range(n_hidden):
         h = buf.hidden[l]
-        np.matmul(a, blocks[l], out=h)
+        np.matmul(blocks_t[l], a, out=h)
         _activate_inplace(activation, h)
         if masks is not None:
             np.multiply(h, masks[l], out=buf.masked[l])
         a = buf.inputs[l]
-    np.matmul(a, blocks[n_hidden], out=z_out)
+    np.matmul(blocks_t[n_hidden], a, out=z_out)
     d = buf.delta
-    _output_delta(head, z_out, t, c, 1.0 / buf.rows, d)
+    _output_delta(head, z_out, t, c, buf.inv_rows, d)
     for l in range(n_hidden, 0, -1):
-        np.matmul(buf.inputs[l - 1].T, d, out=grad_blocks[l])
+        np.matmul(buf.inputs[l - 1], d.T, out=grad_blocks[l])
         back = buf.back[l - 1]
-        np.matmul(d, weights_t[l], out=back)
+        np.matmul(block_weights[l], d, out=back)
         if masks is not None:
             np.multiply(back, masks[l - 1], out=back)
         _times_derivative(activation, buf.hidden[l - 1], back, buf.tmp[l - 1])
         d = back
-    np.matmul(x_aug.T, d, out=grad_blocks[0])
+    np.matmul(x_aug, d.T, out=grad_blocks[0])
+
+
+class _Workspace:
+    """train_epoch's arrays for one network (kept by its Optimizer): the flat parameter and gradient vectors with
+    their per-layer block views, and the per-batch-size buffers."""
+
+    def __init__(self, layout: _Layout):
+        self.flat = np.zeros(layout.size)
+        self.blocks = layout.blocks(self.flat)
+        self.blocks_t = [blk.T for blk in self.blocks]
+        self.block_weights = [blk[:-1] for blk in self.blocks]
+        self.grad_flat = np.zeros(layout.size)
+        self.grad_blocks = layout.blocks(self.grad_flat)
+        self.squares = np.empty(layout.size)
+        self._sizes = layout.sizes
+        self._buffers: dict[tuple[int, bool], _Buffers] = {}
+
+    def buffers(self, rows: int, dropout: bool) -> _Buffers:
+        key = (rows, dropout)
+        buf = self._buffers.get(key)
+        if buf is None:
+            if len(self._buffers) > 8:  # batch sizes change rarely; keep the cache small
+                self._buffers.clear()
+            buf = self._buffers[key] = _Buffers(self._sizes, rows, dropout)
+        return buf
 
 
 def _augment(x: np.ndarray) -> np.ndarray:
@@ -392,6 +414,16 @@ def _augment(x: np.ndarray) -> np.ndarray:
     out = np.empty((m, f + 1))
     out[:, :f] = x
     out[:, f] = 1.0
+    return out
+
+
+def _batches(rows: np.ndarray, size: int) -> list[np.ndarray]:
+    """Consecutive batches of ``size`` rows (the last may be smaller), each a contiguous (columns, rows) array."""
+    n, d = rows.shape
+    full = n // size
+    out = list(rows[:full * size].reshape(full, size, d).transpose(0, 2, 1).copy()) if full else []
+    if n % size:
+        out.append(np.ascontiguousarray(rows[full * size:].T))
     return out
 
 
@@ -419,14 +451,16 @@ def gradients(weights, biases, x, target, activation: str, output: str, loss: st
     grad_flat = np.empty_like(flat)
     grad_blocks = layout.blocks(grad_flat)
     buf = _Buffers(sizes, m, masks is not None)
-    z = np.empty((m, sizes[-1]))
+    z = np.empty((sizes[-1], m))
     head = f"{output}/{loss}"
-    c = _sigmoid_ce_offset(t, 1.0 / m) if head == "sigmoid/cross_entropy" else None
-    masks = None if masks is None else [np.asarray(mk, dtype=np.float64) for mk in masks]
+    t_columns = np.ascontiguousarray(t.T)
+    c = _sigmoid_ce_offset(t_columns, 1.0 / m) if head == "sigmoid/cross_entropy" else None
+    if masks is not None:
+        masks = [np.ascontiguousarray(np.asarray(mk, dtype=np.float64).T) for mk in masks]
     with np.errstate(over="ignore", invalid="ignore"):
-        _backprop(buf, _augment(x), blocks, [blk[:-1].T for blk in blocks], z, t, c, masks, grad_blocks,
-                  activation, head)
-        value = float(_sample_losses(z, t, output, loss).mean())
+        _backprop(buf, np.ascontiguousarray(_augment(x).T), [blk.T for blk in blocks], [blk[:-1] for blk in blocks],
+                  z, t_columns, c, masks, grad_blocks, activation, head)
+        value = float(_sample_losses(z.T, t, output, loss).mean())
     grad_w = [blk[:-1].copy() for blk in grad_blocks]
     grad_b = [blk[-1].copy() for blk in grad_blocks]
     if regularization != "none" and rate != 0.0:
@@ -468,6 +502,7 @@ class Optimizer:
         self._views = {name: [flat[o:o + int(np.prod(s, dtype=np.int64))].reshape(s) for o, s in self._slots]
                        for name, flat in self._flat.items()}
         self.step_count = 0
+        self._work = None  # train_epoch's arrays, made on first use
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, state: dict) -> None:
         # one code path for a single array and the whole flat vector: identical arithmetic per element
@@ -488,6 +523,11 @@ class Optimizer:
             denominator = np.sqrt(v / (1.0 - self.beta2 ** t))
             denominator += self.eps
             p -= (lr / (1.0 - self.beta1 ** t)) * m / denominator
+
+    def _workspace(self) -> _Workspace:
+        if self._work is None:
+            self._work = _Workspace(self._layout)
+        return self._work
 
     def step(self, params: list, grads: list, lr: float) -> None:
         """One update of every array in ``params`` (in place) with ``grads``."""
@@ -529,11 +569,13 @@ def train_epoch(weights, biases, optimizer: Optimizer, x, target, order, batch_s
                 rng: np.random.Generator) -> dict:
     """One epoch of mini-batch training, in place on ``weights`` and ``biases``.
 
-    Batches are ``order[k*B:(k+1)*B]`` (the last one may be smaller); per batch: dropout masks (drawn from
-    ``rng`` for the whole epoch at once, when dropout > 0), gradients of data loss + penalty, one optimiser step
-    over weights + biases. Returns ``{"gradient_norms": (L,) mean over the batches of ||grad_w[l]||_F (penalty
-    included), "batch_loss": mean over the batches of the batch's data loss before its step}``. Floating-point
-    overflow is not raised: a diverging run leaves non-finite values (callers keep the last finite weights)."""
+    Batches are ``order[k*B:(k+1)*B]`` (the last one may be smaller); per batch: gradients of data loss + penalty
+    (with dropout masks when dropout > 0), one optimiser step over weights + biases. The masks of the epoch are
+    drawn at once, ``rng.random((len(order), units)) >= dropout`` per hidden layer in order, row i belonging to
+    sample ``order[i]``, scaled by 1 / (1 - dropout). Returns ``{"gradient_norms": (L,) mean over the batches of
+    ||grad_w[l]||_F (penalty included), "batch_loss": mean over the batches of the batch's data loss before its
+    step}``. Floating-point overflow is not raised: a diverging run leaves non-finite values (callers keep the
+    last finite weights)."""
     _check(activation, ACTIVATIONS, "activation")
     _check_head(output, loss)
     _check(regularization, REGULARIZATIONS, "regularization")
@@ -551,55 +593,64 @@ def train_epoch(weights, biases, optimizer: Optimizer, x, target, order, batch_s
     size = max(1, min(int(batch_size), n))
     starts = np.arange(0, n, size)
     counts = np.minimum(starts + size, n) - starts
+    n_full = n // size
     x = np.asarray(x, dtype=np.float64)
-    t_all = _as_target(target, output, sizes[-1])
+    t = _as_target(target, output, sizes[-1])[order]
     head = f"{output}/{loss}"
     use_dropout = dropout > 0.0 and n_layers > 1
+    k = sizes[-1]
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        flat = layout.pack(weights, biases)
-        blocks = layout.blocks(flat)
-        weights_t = [blk[:-1].T for blk in blocks]
-        grad_flat = np.empty_like(flat)
-        grad_blocks = layout.blocks(grad_flat)
+        work = optimizer._workspace()
+        flat, blocks, blocks_t, block_weights = work.flat, work.blocks, work.blocks_t, work.block_weights
+        grad_flat, grad_blocks = work.grad_flat, work.grad_blocks
+        for blk, w, b in zip(blocks, weights, biases):
+            blk[:-1] = w
+            blk[-1] = b
         x_aug = np.empty((n, sizes[0] + 1))
         x_aug[:, :-1] = x[order]
         x_aug[:, -1] = 1.0
-        t = t_all[order]
-        z = np.empty((n, sizes[-1]))
-        c = None
+        x_batches = _batches(x_aug, size)
+        t_batches = _batches(t, size)
+        c_batches = [None] * len(x_batches)
         if head == "sigmoid/cross_entropy":
-            inv_rows = np.repeat(1.0 / counts, counts)[:, None]
-            c = _sigmoid_ce_offset(t, inv_rows)
-        masks = None
+            c_batches = [_sigmoid_ce_offset(tb, 1.0 / tb.shape[1]) for tb in t_batches]
+        mask_batches = [None] * len(x_batches)
         if use_dropout:
             scale = 1.0 / (1.0 - dropout)
-            masks = [(rng.random((n, units)) >= dropout) * scale for units in sizes[1:-1]]
-        full = _Buffers(sizes, size, use_dropout)
-        rest = _Buffers(sizes, n % size, use_dropout) if n % size else None
+            per_layer = [_batches((rng.random((n, units)) >= dropout) * scale, size) for units in sizes[1:-1]]
+            mask_batches = list(zip(*per_layer))
+        z_full = np.empty((n_full, k, size))
+        z_batches = list(z_full)
+        buffers = [work.buffers(size, use_dropout)] * n_full
+        if n % size:
+            z_batches.append(np.empty((k, n % size)))
+            buffers.append(work.buffers(n % size, use_dropout))
         penalty_vector = None
         if regularization != "none" and rate != 0.0:
             penalty_vector = rate * layout.weight_mask
-        squares = np.empty_like(flat)
-        norm_squares = np.empty((starts.shape[0], 2 * n_layers))
+        l2 = regularization == "l2"
+        squares = work.squares
+        norm_squares = np.empty((len(x_batches), 2 * n_layers))
         segments = layout.segments
         step = optimizer._step_flat
-        for k, s in enumerate(starts.tolist()):
-            e = s + size
-            buf = full
-            if e > n:
-                e, buf = n, rest
-            _backprop(buf, x_aug[s:e], blocks, weights_t, z[s:e], t[s:e], None if c is None else c[s:e],
-                      None if masks is None else [mk[s:e] for mk in masks], grad_blocks, activation, head)
+        for buf, xb, tb, cb, zb, mb, row in zip(buffers, x_batches, t_batches, c_batches, z_batches, mask_batches,
+                                                norm_squares):
+            _backprop(buf, xb, blocks_t, block_weights, zb, tb, cb, mb, grad_blocks, activation, head)
             if penalty_vector is not None:
-                if regularization == "l2":
+                if l2:
                     grad_flat += penalty_vector * flat
                 else:
                     grad_flat += penalty_vector * np.sign(flat)
             np.multiply(grad_flat, grad_flat, out=squares)
-            np.add.reduceat(squares, segments, out=norm_squares[k])
+            np.add.reduceat(squares, segments, out=row)
             step(flat, grad_flat, lr)
-        layout.unpack_into(flat, weights, biases)
-        batch_losses = np.add.reduceat(_sample_losses(z, t, output, loss), starts) / counts
-        norms = np.sqrt(norm_squares[:, 0::2]).mean(axis=0)
-    return {"gradient_norms": norms, "batch_loss": float(batch_losses.mean())}
+        for blk, w, b in zip(blocks, weights, biases):
+            np.copyto(w, blk[:-1])
+            np.copyto(b, blk[-1])
+        z_rows = z_full.transpose(0, 2, 1).reshape(n_full * size, k)
+        if n % size:
+            z_rows = np.concatenate([z_rows, z_batches[-1].T])
+        batch_losses = np.add.reduceat(_sample_losses(z_rows, t, output, loss), starts) / counts
+        norms = np.sqrt(norm_squares[:, 0::2]).sum(axis=0) / norm_squares.shape[0]
+    return {"gradient_norms": norms, "batch_loss": float(batch_losses.sum()) / batch_losses.shape[0]}
