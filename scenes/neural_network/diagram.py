@@ -22,6 +22,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.ui import theme
+from explorer.ui.view import cache_static
 
 MAX_HIDDEN_LAYERS = 6
 MIN_NEURONS = 1
@@ -34,13 +35,20 @@ EDIT_LIMIT = 100.0
 POSITIVE = theme.SERIES[0]   # blue
 NEGATIVE = theme.SERIES[1]   # vermillion / orange
 ZERO = "#aaaaaa"
-#: |w| bucket edges: a curve's width (or, when many, its opacity) grows with |w| on this fixed scale.
+#: |w| bucket edges: a curve's width and strength grow with |w| on this fixed scale.
 WEIGHT_BUCKETS = (0.25, 0.75, 1.5)
-BUCKET_WIDTHS = (1.0, 1.8, 2.6, 3.6)
-BUCKET_ALPHAS = (110, 160, 210, 255)
-#: With more curves than this every pen is 1 px wide (DESIGN.md: long antialiased wide pens are
-#: slow to stroke); the width buckets then differ only in opacity.
-DENSE_CURVES = 120
+#: Every pen is a 1-px cosmetic pen (DESIGN.md: Qt strokes wide antialiased pens slowly: 88 curves
+#: of width 1.8-3.6 took ~30 ms to paint here, 1-px ones ~1 ms). A wider curve is drawn as this many
+#: parallel 1-px copies LINE_SPACING px apart, so it looks 1 + (copies - 1) * LINE_SPACING px wide.
+BUCKET_COPIES = (1, 2, 4, 6)
+LINE_SPACING = 0.5
+BUCKET_WIDTHS = tuple(1.0 + (n - 1) * LINE_SPACING for n in BUCKET_COPIES)
+#: How much of the full colour each bucket shows, mixed with the background (opaque, so that the
+#: parallel copies do not darken where their antialiased edges overlap).
+BUCKET_STRENGTH = (0.40, 0.60, 0.80, 1.0)
+#: With more curves than this each is one 1-px line (only its strength shows |w|): building and
+#: stroking the paths grows with the number of points (6 x 8 with copies: 14 ms a frame, without: 7).
+DENSE_CURVES = 150
 #: Points sampled on each weight's cubic curve (hit-tests measure the distance to these segments).
 CURVE_SAMPLES = 20
 HIT_RADIUS = 5.0
@@ -198,7 +206,8 @@ class _Layout:
     curve_points: np.ndarray           # (n, CURVE_SAMPLES + 1, 2): samples then a NaN break
     bias_index: np.ndarray             # (b, 2) int: layer (1-based), j
     bias_points: np.ndarray            # (b, 2)
-    dense: bool
+    curve_normals: np.ndarray          # (n, CURVE_SAMPLES + 1, 2): unit normals (0 at the NaN break)
+    dense: bool                        # more than DENSE_CURVES curves: one 1-px line each
 
 
 class NetworkDiagram(QtCore.QObject):
@@ -248,9 +257,13 @@ class NetworkDiagram(QtCore.QObject):
         self.curve_items: dict[tuple[str, int], pg.PlotCurveItem] = {}
         for sign in ("positive", "negative"):
             for bucket in range(len(BUCKET_WIDTHS)):
-                self.curve_items[(sign, bucket)] = add(pg.PlotCurveItem(connect="finite", antialias=True), 0)
+                # Stronger buckets on top: their opaque colour covers the fainter curves they cross.
+                self.curve_items[(sign, bucket)] = add(pg.PlotCurveItem(connect="finite", antialias=True),
+                                                       0.1 * bucket)
         self.curve_items[("zero", 0)] = add(pg.PlotCurveItem(connect="finite", antialias=True), 0)
         self._group_keys = list(self.curve_items)
+        for key, item in self.curve_items.items():
+            item.setPen(self._pen(key))
         self.highlight = add(pg.PlotCurveItem(connect="finite", antialias=True,
                                               pen=pg.mkPen(theme.FOREGROUND, width=2.2)), 1)
         self.atlas = add(pg.ImageItem(axisOrder="row-major"), 2)
@@ -286,6 +299,8 @@ class NetworkDiagram(QtCore.QObject):
         self.hit_area = add(_HitArea(self), 20)
         for item in self._buttons():
             item.hide()
+        # Buttons, labels and neuron frames change only with the structure: repainted from pixmaps.
+        cache_static(*self._buttons(), self.frames, self.layer_count_text.textItem)
         view_box.sigResized.connect(self._resized)
 
     # -- public -----------------------------------------------------------------------------------
@@ -403,6 +418,7 @@ class NetworkDiagram(QtCore.QObject):
         def add(item):
             item.setZValue(5)
             self.view_box.addItem(item, ignoreBounds=True)
+            cache_static(item.textItem)
             return item
         while len(self.input_labels) < inputs:
             self.input_labels.append(add(self._text(anchor=(1.0, 0.5))))
@@ -509,13 +525,18 @@ class NetworkDiagram(QtCore.QObject):
         points = np.full((len(curve_index), CURVE_SAMPLES + 1, 2), np.nan)
         points[:, :CURVE_SAMPLES, 0] = xs
         points[:, :CURVE_SAMPLES, 1] = ys
+        tangents = np.gradient(points[:, :CURVE_SAMPLES], axis=1) if CURVE_SAMPLES > 1 else np.zeros((0, 1, 2))
+        normals = np.zeros_like(points)
+        normals[:, :CURVE_SAMPLES, 0] = -tangents[..., 1]
+        normals[:, :CURVE_SAMPLES, 1] = tangents[..., 0]
+        normals /= np.maximum(np.linalg.norm(normals, axis=-1, keepdims=True), 1e-12)
 
         bias_index = np.array([(l, j) for l in range(1, n_layers + 1) for j in range(sizes[l])],
                               dtype=int).reshape(-1, 2)
         bias_points = np.array([(rects[l][j, 0], rects[l][j, 1] + rects[l][j, 3]) for l, j in bias_index],
                                dtype=float).reshape(-1, 2)
         self._layout = _Layout(sizes, rects, cells, atlas_shape, atlas_rect, thumb, curve_index, points,
-                               bias_index, bias_points, dense=len(curve_index) > DENSE_CURVES)
+                               bias_index, bias_points, normals, dense=len(curve_index) > DENSE_CURVES)
         self._segments = (points[:, :CURVE_SAMPLES - 1].reshape(-1, 2), points[:, 1:CURVE_SAMPLES].reshape(-1, 2))
 
         # Items that only move with the structure.
@@ -529,11 +550,6 @@ class NetworkDiagram(QtCore.QObject):
         frame_pts[:, :5, 0] = np.column_stack([x0, x1, x1, x0, x0])
         frame_pts[:, :5, 1] = np.column_stack([y0, y0, y1, y1, y0])
         self.frames.setData(frame_pts[:, :, 0].ravel(), frame_pts[:, :, 1].ravel())
-        for k, (sign, bucket) in enumerate(self._group_keys):
-            color = QtGui.QColor({"positive": POSITIVE, "negative": NEGATIVE, "zero": ZERO}[sign])
-            color.setAlpha(BUCKET_ALPHAS[bucket] if sign != "zero" else 200)
-            width_px = 1.0 if (self._layout.dense or sign == "zero") else BUCKET_WIDTHS[bucket]
-            self.curve_items[(sign, bucket)].setPen(pg.mkPen(color, width=width_px))
         # Bias dots shrink with small neurons, so they never cover a neighbour.
         self._bias_dot = float(np.clip(s * 0.3, 5.0, BIAS_DOT))
         for item in self.bias_items.values():
@@ -657,7 +673,13 @@ class NetworkDiagram(QtCore.QObject):
             changed = np.flatnonzero(groups != self._groups)
             touched = set(groups[changed].tolist()) | set(self._groups[changed].tolist())
         for g in touched:
-            pts = lay.curve_points[groups == g].reshape(-1, 2)
+            mask = groups == g
+            offsets = self._copy_offsets(self._group_keys[g], lay.dense)
+            pts = lay.curve_points[mask]
+            if len(offsets) > 1:   # the copies, copy-major: (copies * curves, samples + 1, 2)
+                normals = lay.curve_normals[mask]
+                pts = np.concatenate([pts + normals * offset for offset in offsets])
+            pts = pts.reshape(-1, 2)
             self.curve_items[self._group_keys[g]].setData(pts[:, 0], pts[:, 1])
         self._groups = groups
         bias_flat = (np.concatenate([np.asarray(b, dtype=float).ravel() for b in biases])
@@ -669,6 +691,22 @@ class NetworkDiagram(QtCore.QObject):
                 self.bias_items[name].setData(pos=pts)
             self._bias_groups = bias_groups.astype(np.int8)
         self._refill_all = False
+
+    @staticmethod
+    def _copy_offsets(key: tuple[str, int], dense: bool = False) -> np.ndarray:
+        """Normal offsets (px) of the parallel 1-px copies that draw one curve of this group."""
+        copies = 1 if key[0] == "zero" or dense else BUCKET_COPIES[key[1]]
+        return (np.arange(copies) - (copies - 1) / 2) * LINE_SPACING
+
+    @staticmethod
+    def _pen(key: tuple[str, int]) -> QtGui.QPen:
+        """The 1-px pen of a curve group: its sign's colour at its bucket's strength, opaque."""
+        sign, bucket = key
+        color = QtGui.QColor({"positive": POSITIVE, "negative": NEGATIVE, "zero": ZERO}[sign])
+        strength = 1.0 if sign == "zero" else BUCKET_STRENGTH[bucket]
+        background = QtGui.QColor(theme.BACKGROUND)
+        mixed = [round(b + (c - b) * strength) for c, b in zip(color.getRgb()[:3], background.getRgb()[:3])]
+        return pg.mkPen(QtGui.QColor(*mixed), width=1)
 
     def _group_of(self, values: np.ndarray) -> np.ndarray:
         """The curve group of each weight: sign x |w| bucket, or the zero / non-finite group."""

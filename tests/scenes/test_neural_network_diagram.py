@@ -67,9 +67,25 @@ def click_at(qtbot, widget, diagram, point) -> None:
                      widget_point(widget, diagram, point))
 
 
-def curve_count(item) -> int:
-    x = item.xData
-    return 0 if x is None else len(x) // (CURVE_SAMPLES + 1)
+def drawn_curves(diagram, key, n_weights):
+    """(centre lines (curves, CURVE_SAMPLES, 2), drawn width in px) of one curve group: a wide curve
+    is drawn as parallel 1-px copies, copy-major, each NaN-terminated."""
+    item = diagram.curve_items[key]
+    if item.xData is None or not len(item.xData):
+        return np.zeros((0, CURVE_SAMPLES, 2)), 0.0
+    assert item.opts["connect"] == "finite"
+    rows = np.stack([item.xData, item.yData], axis=-1).reshape(-1, CURVE_SAMPLES + 1, 2)
+    assert np.isnan(rows[:, -1]).all() and np.isfinite(rows[:, :-1]).all()
+    dense = n_weights > diagram_module.DENSE_CURVES
+    copies = 1 if key[0] == "zero" or dense else diagram_module.BUCKET_COPIES[key[1]]
+    rows = rows[:, :-1].reshape(copies, -1, CURVE_SAMPLES, 2)
+    spread = np.linalg.norm(rows[-1] - rows[0], axis=-1)  # outermost copies: parallel, a constant gap
+    np.testing.assert_allclose(spread, spread.flat[0], atol=0.05)
+    return rows.mean(axis=0), 1.0 + float(spread.flat[0])
+
+
+def curve_count(diagram, n_weights) -> int:
+    return sum(len(drawn_curves(diagram, key, n_weights)[0]) for key in diagram.curve_items)
 
 
 def button_centre(button) -> QtCore.QPointF:
@@ -143,24 +159,32 @@ def test_weight_curves_are_grouped_by_sign_and_magnitude(shown):
                 ("negative", 0): [(1, 1, 0)], ("negative", 1): [(1, 1, 1)], ("negative", 2): [(1, 1, 2)],
                 ("negative", 3): [(1, 1, 3), (2, 2, 0)], ("zero", 0): [(2, 0, 0), (2, 1, 0)]}
     assert set(items) == set(expected)
+    widths = {}
     for key, weights in expected.items():
-        item = items[key]
-        assert curve_count(item) == len(weights), key
-        x = item.xData.reshape(-1, CURVE_SAMPLES + 1)
-        y = item.yData.reshape(-1, CURVE_SAMPLES + 1)
-        assert np.isnan(x[:, -1]).all() and item.opts["connect"] == "finite"
+        centres, widths[key] = drawn_curves(diagram, key, 12)
+        assert len(centres) == len(weights), key
         # Each curve runs from its source's right edge to its target's left edge, at their middles.
         for row, (layer, i, j) in enumerate(weights):
             src, dst = diagram.neuron_rect(layer - 1, i), diagram.neuron_rect(layer, j)
-            assert (x[row, 0], y[row, 0]) == pytest.approx((src.right(), src.center().y()))
-            end = (x[row, CURVE_SAMPLES - 1], y[row, CURVE_SAMPLES - 1])
-            assert end == pytest.approx((dst.left(), dst.center().y()))
-        color = item.opts["pen"].color().name()
-        assert color == {"positive": theme.SERIES[0], "negative": theme.SERIES[1],
-                         "zero": diagram_module.ZERO}[key[0]].lower()
-    # A few curves (not dense): wider pens for larger weights.
-    widths = [items[("positive", b)].opts["pen"].widthF() for b in range(4)]
-    assert widths == sorted(widths) and widths[0] == 1.0 and widths[-1] > 2.0
+            assert tuple(centres[row, 0]) == pytest.approx((src.right(), src.center().y()))
+            assert tuple(centres[row, -1]) == pytest.approx((dst.left(), dst.center().y()))
+        # Every pen is a 1-px pen (wide antialiased pens are slow); the copies make the width.
+        assert items[key].opts["pen"].widthF() == 1.0
+    # Wider for larger |w|, from 1 px to at least 3 px; the same for both signs.
+    for sign in ("positive", "negative"):
+        row = [widths[(sign, b)] for b in range(4)]
+        assert row == sorted(row) and row[0] == 1.0 and row[1] > 1.0 and row[-1] >= 3.0
+    assert widths[("zero", 0)] == 1.0
+    # Blue for positive, orange for negative (theme.SERIES 0 and 1) at full strength for the largest,
+    # paler (towards the white background) for smaller weights.
+    white = np.array([255, 255, 255])
+    for sign, full in (("positive", theme.SERIES[0]), ("negative", theme.SERIES[1])):
+        colors = [np.array(items[(sign, b)].opts["pen"].color().getRgb()[:3]) for b in range(4)]
+        assert items[(sign, 3)].opts["pen"].color().name() == full.lower()
+        shares = [np.mean((white - c) / (white - colors[-1] + 1e-9)) for c in colors]
+        assert shares == sorted(shares) and shares[0] < 0.6
+        for c in colors:
+            assert np.all((np.minimum(white, colors[-1]) - 1 <= c) & (c <= np.maximum(white, colors[-1]) + 1))
     # Bias dots: one per hidden and output neuron, by sign, at each neuron's lower-left corner.
     positive = diagram.bias_items["positive"].data["x"], diagram.bias_items["positive"].data["y"]
     assert len(positive[0]) == 2
@@ -171,17 +195,22 @@ def test_weight_curves_are_grouped_by_sign_and_magnitude(shown):
     w1b = w1.copy()
     w1b[0, 3] = -2.0
     show(sizes, weights=[w1b, w2], biases=[np.array([0.3, -0.2, 0.0, 1.0]), np.array([-0.4])])
-    assert curve_count(items[("positive", 3)]) == 0 and curve_count(items[("negative", 3)]) == 3
+    assert len(drawn_curves(diagram, ("positive", 3), 12)[0]) == 0
+    assert len(drawn_curves(diagram, ("negative", 3), 12)[0]) == 3
 
 
 def test_many_curves_are_drawn_with_one_pixel_pens(shown):
     widget, diagram, show = shown
     show([7, 8, 8, 8, 8, 8, 8, 5])
-    total = sum(curve_count(item) for item in diagram.curve_items.values())
-    assert total == 7 * 8 + 5 * 64 + 8 * 5
+    n_weights = 7 * 8 + 5 * 64 + 8 * 5
+    assert n_weights > diagram_module.DENSE_CURVES
+    assert curve_count(diagram, n_weights) == n_weights
+    # One 1-px line per curve (drawn_curves checks the copies); |w| shows only as strength here.
+    assert {drawn_curves(diagram, key, n_weights)[1] for key in diagram.curve_items
+            if diagram.curve_items[key].xData is not None and len(diagram.curve_items[key].xData)} == {1.0}
     assert {item.opts["pen"].widthF() for item in diagram.curve_items.values()} == {1.0}
-    alphas = [diagram.curve_items[("negative", b)].opts["pen"].color().alpha() for b in range(4)]
-    assert alphas == sorted(alphas) and alphas[0] < alphas[-1]
+    reds = [diagram.curve_items[("positive", b)].opts["pen"].color().red() for b in range(4)]
+    assert reds == sorted(reds, reverse=True) and reds[0] > reds[-1]  # paler blue for smaller |w|
 
 
 def test_show_of_the_largest_net_is_fast(shown, qtbot):
@@ -381,7 +410,7 @@ def test_a_structure_change_closes_the_editor_and_rebuilds(shown, qtbot):
     assert diagram.editor is None
     assert seen == [(3, 1), None]  # that neuron is gone
     assert set(widget.scene().items()) == items
-    assert sum(curve_count(item) for item in diagram.curve_items.values()) == 2 * 5 + 5 * 1
+    assert curve_count(diagram, 15) == 2 * 5 + 5 * 1
     assert [b.isVisible() for pair in diagram.neuron_buttons for b in pair] == [True, True] + [False] * 10
     titles = [t.toPlainText() for t in diagram.column_titles if t.isVisible()]
     assert titles == ["features", "5 neurons", "output"]
@@ -408,11 +437,11 @@ def test_no_input_feature_and_an_empty_net_are_drawn_without_stale_curves(shown)
     widget, diagram, show = shown
     show([2, 4, 1])
     show([0, 4, 1])  # "turn on at least one input feature": no input column, only layer 2's curves
-    assert sum(curve_count(item) for item in diagram.curve_items.values()) == 4
+    assert curve_count(diagram, 4) == 4
     assert diagram.column_titles[0].toPlainText() == "no input feature"
     assert not any(label.isVisible() for label in diagram.input_labels)
     show([0, 1])
-    assert sum(curve_count(item) for item in diagram.curve_items.values()) == 0
+    assert curve_count(diagram, 0) == 0
     assert diagram.target_at(*diagram.neuron_rect(1, 0).center().toTuple()) == ("neuron", 1, 0)
 
 
