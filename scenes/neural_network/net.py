@@ -144,41 +144,37 @@ def _check_masks(masks, n_hidden: int) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- forward
-def forward(weights, biases, x, activation: str, output: str, masks=None) -> list[np.ndarray]:
-    """``[x, a_1, ..., a_L]``: hidden activations (times ``masks[l]`` when given) and the output ``a_L``
-    (probabilities for sigmoid / softmax, values for linear)."""
+def _layers_and_logits(weights, biases, x, activation: str, masks) -> tuple[list[np.ndarray], np.ndarray]:
     _check(activation, ACTIVATIONS, "activation")
-    _check(output, OUTPUTS, "output")
     _check_masks(masks, len(weights) - 1)
     a = np.asarray(x, dtype=np.float64)
     layers = [a]
-    for l in range(len(weights) - 1):
-        z = a @ weights[l]
-        z += biases[l]
-        a = _activate_inplace(activation, z)
-        if masks is not None:
-            a = a * masks[l]
-        layers.append(a)
-    z = a @ weights[-1]
-    z += biases[-1]
-    layers.append(_output_values(output, z))
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged network is a state, not a warning
+        for l in range(len(weights) - 1):
+            z = a @ weights[l]
+            z += biases[l]
+            a = _activate_inplace(activation, z)
+            if masks is not None:
+                a = a * masks[l]
+            layers.append(a)
+        z = a @ weights[-1]
+        z += biases[-1]
+    return layers, z
+
+
+def forward(weights, biases, x, activation: str, output: str, masks=None) -> list[np.ndarray]:
+    """``[x, a_1, ..., a_L]``: hidden activations (times ``masks[l]`` when given) and the output ``a_L``
+    (probabilities for sigmoid / softmax, values for linear)."""
+    _check(output, OUTPUTS, "output")
+    layers, z = _layers_and_logits(weights, biases, x, activation, masks)
+    with np.errstate(over="ignore", invalid="ignore"):
+        layers.append(_output_values(output, z))
     return layers
 
 
 def logits(weights, biases, x, activation: str, masks=None) -> np.ndarray:
     """The output layer's pre-activation ``z`` (m, n_out); ``loss_from_logits`` gives the exact loss from it."""
-    _check(activation, ACTIVATIONS, "activation")
-    _check_masks(masks, len(weights) - 1)
-    a = np.asarray(x, dtype=np.float64)
-    for l in range(len(weights) - 1):
-        z = a @ weights[l]
-        z += biases[l]
-        a = _activate_inplace(activation, z)
-        if masks is not None:
-            a = a * masks[l]
-    z = a @ weights[-1]
-    z += biases[-1]
-    return z
+    return _layers_and_logits(weights, biases, x, activation, masks)[1]
 
 
 def predict(weights, biases, x, activation: str, output: str) -> np.ndarray:
@@ -209,13 +205,14 @@ def data_loss(out, target, output: str, loss: str) -> float:
     m = out.shape[0]
     if m == 0:
         return float("nan")
-    if loss == "squared_error":
-        d = out - t
-        return float(0.5 * np.einsum("ij,ij->", d, d) / m)
-    p = np.clip(out, EPS, 1.0 - EPS)
-    if output == "sigmoid":
-        return float(-(t * np.log(p) + (1.0 - t) * np.log1p(-p)).sum() / m)
-    return float(-(t * np.log(p)).sum() / m)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if loss == "squared_error":
+            d = out - t
+            return float(0.5 * np.einsum("ij,ij->", d, d) / m)
+        p = np.clip(out, EPS, 1.0 - EPS)
+        if output == "sigmoid":
+            return float(-(t * np.log(p) + (1.0 - t) * np.log1p(-p)).sum() / m)
+        return float(-(t * np.log(p)).sum() / m)
 
 
 def _sample_losses(z: np.ndarray, t: np.ndarray, output: str, loss: str) -> np.ndarray:
@@ -245,9 +242,10 @@ def penalty(weights, regularization: str, rate: float) -> float:
     _check(regularization, REGULARIZATIONS, "regularization")
     if regularization == "none" or rate == 0.0:
         return 0.0
-    if regularization == "l2":
-        return float(rate * 0.5 * sum(float(np.dot(w.ravel(), w.ravel())) for w in weights))
-    return float(rate * sum(float(np.abs(w).sum()) for w in weights))
+    with np.errstate(over="ignore", invalid="ignore"):
+        if regularization == "l2":
+            return float(rate * 0.5 * sum(float(np.dot(w.ravel(), w.ravel())) for w in weights))
+        return float(rate * sum(float(np.abs(w).sum()) for w in weights))
 
 
 # ---------------------------------------------------------------------------------------------- flat layout

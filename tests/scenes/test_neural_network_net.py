@@ -455,7 +455,13 @@ def test_train_epoch_rejects_a_mismatched_optimizer_and_reports_divergence_quiet
         losses = [net.train_epoch(weights, biases, optimizer, x * 100, y.reshape(-1, 1) * 100, np.arange(50), 5,
                                   10.0, "relu", "linear", "squared_error", "none", 0.0, 0.0, None)["batch_loss"]
                   for _ in range(10)]
+        # a network on its way out (finite, overflowing weights): non-finite values, not warnings
+        huge = [np.full((2, 3), 1e300), np.array([[1e300], [-1e300], [1.0]])]
+        out = net.predict(huge, [np.zeros(3), np.zeros(1)], np.array([[1e10, 1e10]]), "relu", "linear")
+        value = net.data_loss(out, np.zeros((1, 1)), "linear", "squared_error")
+        size = net.penalty(huge, "l2", 1.0)
     assert not np.isfinite(losses[-1])
+    assert not np.isfinite(out).all() and not np.isfinite(value) and not np.isfinite(size)
 
 
 # ---------------------------------------------------------------------------------------------- learning
