@@ -497,10 +497,24 @@ class Optimizer:
         self._size = size
         names = {"sgd": (), "momentum": ("velocity",), "adam": ("m", "v")}[kind]
         self._flat = {name: np.zeros(size) for name in names}
+        self.step_count = 0
+        self._make_views()
+
+    def _make_views(self) -> None:
+        # per-array views of the flat state vectors, and train_epoch's arrays (made on first use)
         self._views = {name: [flat[o:o + int(np.prod(s, dtype=np.int64))].reshape(s) for o, s in self._slots]
                        for name, flat in self._flat.items()}
-        self.step_count = 0
-        self._work = None  # train_epoch's arrays, made on first use
+        self._work = None
+
+    def __getstate__(self) -> dict:
+        # pickle / deepcopy would turn the views into independent copies: keep only the flat vectors
+        state = dict(self.__dict__)
+        del state["_views"], state["_work"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._make_views()
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, state: dict) -> None:
         # one code path for a single array and the whole flat vector: identical arithmetic per element

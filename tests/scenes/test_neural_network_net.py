@@ -304,6 +304,34 @@ def test_optimizer_state_round_trip_reproduces_the_next_epoch(kind):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("copier", ["pickle", "deepcopy"])
+def test_a_pickled_or_copied_optimizer_trains_like_the_original(copier):
+    """Simulations travel to worker processes: the copy's state views must still alias its flat vectors."""
+    import copy
+    import pickle
+
+    x, y, rng = _data(2, 40, seed=10)
+    target = y.reshape(-1, 1).astype(float)
+    weights, biases = net.init_params([2, 3, 2, 1], "xavier", rng)
+    optimizer = net.Optimizer("adam", [w.shape for w in weights] + [b.shape for b in biases])
+
+    def epoch(w, b, opt):
+        net.train_epoch(w, b, opt, x, target, np.arange(40), 8, 0.05, "tanh", "sigmoid", "cross_entropy", "none",
+                        0.0, 0.0, None)
+
+    epoch(weights, biases, optimizer)
+    clone = pickle.loads(pickle.dumps(optimizer)) if copier == "pickle" else copy.deepcopy(optimizer)
+    w2, b2 = [w.copy() for w in weights], [b.copy() for b in biases]
+    for _ in range(2):
+        epoch(weights, biases, optimizer)
+        epoch(w2, b2, clone)
+    for a, b in zip(weights + biases, w2 + b2):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(optimizer.state()["m"] + optimizer.state()["v"], clone.state()["m"] + clone.state()["v"]):
+        np.testing.assert_array_equal(a, b)
+    assert clone.state()["step_count"] == 15
+
+
 def test_train_epoch_equals_a_plain_loop_over_batches():
     """train_epoch (flat vector, buffers) against gradients() + Optimizer.step batch by batch, with dropout masks
     drawn as documented (rng.random((n, units)) >= p per hidden layer, rows in the epoch's order)."""
