@@ -470,3 +470,20 @@ def test_leaving_the_editor_cancels_the_edit(small_net, qtbot):
     widget.setFocus()  # e.g. a click elsewhere in the plots
     qtbot.waitUntil(lambda: diagram.editor is None)
     assert not editor.isVisible() and edits == []
+
+
+def test_output_labels_name_the_output_units(shown, qtbot):
+    widget, diagram, show = shown
+    sizes = [2, 3, 3]
+    weights, biases, rgba = make_net(sizes)
+    weights[1][2, 2] = 1.25
+    diagram.show(sizes, LABELS[:2], weights, biases, rgba, output_labels=["class 0", "class 1", "class 2"])
+    shown_labels = [item for item in diagram.output_label_items if item.isVisible()]
+    assert [item.toPlainText() for item in shown_labels] == ["class 0", "class 1", "class 2"]
+    for unit, item in enumerate(shown_labels):  # right of their neurons, at their middles
+        rect = diagram.neuron_rect(2, unit)
+        assert item.pos().x() > rect.right() and item.pos().y() == pytest.approx(rect.center().y())
+        assert item.pos().x() < diagram.view_box.width()
+    assert diagram.weight_text(2, 2, 2).startswith("w = 1.250, from neuron 3 of layer 1 to output 3 (class 2)")
+    move_to(qtbot, widget, diagram, diagram.weight_midpoint(2, 2, 2))  # no other curve crosses its middle
+    assert diagram.hover_label.toPlainText().startswith("w = 1.250, from neuron 3 of layer 1 to output 3")
