@@ -147,19 +147,21 @@ def _check_masks(masks, n_hidden: int) -> None:
 def _layers_and_logits(weights, biases, x, activation: str, masks) -> tuple[list[np.ndarray], np.ndarray]:
     _check(activation, ACTIVATIONS, "activation")
     _check_masks(masks, len(weights) - 1)
-    a = np.asarray(x, dtype=np.float64)
-    layers = [a]
+    x = np.asarray(x, dtype=np.float64)
+    layers = [x]
+    # feature-major (units, m) inside: the bias add broadcasts along rows, twice as fast on a 100^2 grid
+    a = x.T
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged network is a state, not a warning
         for l in range(len(weights) - 1):
-            z = a @ weights[l]
-            z += biases[l]
+            z = np.asarray(weights[l]).T @ a
+            z += np.asarray(biases[l])[:, None]
             a = _activate_inplace(activation, z)
             if masks is not None:
-                a = a * masks[l]
-            layers.append(a)
-        z = a @ weights[-1]
-        z += biases[-1]
-    return layers, z
+                a = a * np.asarray(masks[l]).T
+            layers.append(a.T)
+        z = np.asarray(weights[-1]).T @ a
+        z += np.asarray(biases[-1])[:, None]
+    return layers, z.T
 
 
 def forward(weights, biases, x, activation: str, output: str, masks=None) -> list[np.ndarray]:

@@ -161,6 +161,32 @@ def test_one_sgd_step_equals_scikit_learn(activation, n_classes):
     assert result["batch_loss"] == pytest.approx(value, rel=1e-12)
 
 
+@pytest.mark.parametrize("activation", net.ACTIVATIONS)
+@pytest.mark.parametrize("n_classes", [2, 3, 0], ids=["binary", "3-class", "regression"])
+def test_forward_equals_scikit_learn_prediction_and_a_plain_loop(activation, n_classes):
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+
+    x, y, rng = _data(n_classes, 64, seed=13)
+    k = 3 if n_classes == 3 else 1
+    weights, biases = net.init_params([2, 5, 4, k], "he", rng)
+    biases = [rng.normal(0, 0.5, b.shape) for b in biases]
+    model_class = MLPRegressor if n_classes == 0 else MLPClassifier
+    model = _sklearn_copy(model_class, weights, biases, x, y, activation=SKLEARN_ACTIVATION[activation],
+                          solver="sgd", batch_size=64)
+    output = {2: "sigmoid", 3: "softmax", 0: "linear"}[n_classes]
+    layers = net.forward(weights, biases, x, activation, output)
+    if n_classes == 0:
+        np.testing.assert_allclose(layers[-1][:, 0], model.predict(x), rtol=1e-12, atol=1e-13)
+    else:
+        np.testing.assert_allclose(layers[-1], model.predict_proba(x)[:, -k:], rtol=1e-12, atol=1e-13)
+    a = x
+    for l in range(2):  # the hidden layers, row by row in plain NumPy
+        a = net.activate(activation, a @ weights[l] + biases[l])
+        np.testing.assert_allclose(layers[l + 1], a, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(net.logits(weights, biases, x, activation), a @ weights[2] + biases[2], rtol=1e-13,
+                               atol=1e-14)
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_sklearn_loss_equals_data_loss_plus_penalty(n_classes):
     from sklearn.neural_network import MLPClassifier
