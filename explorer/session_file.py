@@ -35,7 +35,7 @@ import numpy as np
 
 from explorer import datasets
 from explorer import scene as registry
-from explorer.params import Bool, Choice, Float, Int, Param, ParamError, Text
+from explorer.params import Bool, Choice, Float, Int, Param, ParamError
 from explorer.scene import Scene
 
 SESSION_FORMAT = "ml-explorer-session"
@@ -325,8 +325,6 @@ def _param_value(param: Param, value: Any, path: str) -> Any:
         value = _whole(value, path, param.minimum, param.maximum)
     if isinstance(param, Bool) and not isinstance(value, bool):
         raise ParamError(f"session: {path}: expected true or false, got {_show(value)}")
-    if isinstance(param, Text) and not isinstance(value, str):
-        raise ParamError(f"session: {path}: expected text (a string), got {_show(value)}; allowed: {param.allowed()}")
     if isinstance(param, Choice) and value not in param.choices:
         raise ParamError(f"session: {path}: {_show(value)} is not allowed; allowed: {param.allowed()}")
     try:
