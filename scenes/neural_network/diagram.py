@@ -53,6 +53,7 @@ DENSE_CURVES = 150
 CURVE_SAMPLES = 20
 HIT_RADIUS = 5.0
 BUTTON_SIZE = 20.0
+BUTTON_MIN = 10.0
 MARGIN = 6.0
 TITLE_HEIGHT = 18.0
 NEURON_MAX = 40.0
@@ -105,9 +106,9 @@ class _Button(QtWidgets.QGraphicsObject):
         self.request: dict | None = None
         self.help = ""
 
-    def place(self, x: float, y: float, enabled: bool, request: dict | None, help_text: str) -> None:
+    def place(self, x: float, y: float, size: float, enabled: bool, request: dict | None, help_text: str) -> None:
         self.prepareGeometryChange()
-        self.rect = QtCore.QRectF(x, y, BUTTON_SIZE, BUTTON_SIZE)
+        self.rect = QtCore.QRectF(x, y, size, size)
         self.enabled = enabled
         self.request = request
         self.help = help_text
@@ -135,7 +136,7 @@ class _Button(QtWidgets.QGraphicsObject):
         pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
         painter.setPen(pen)
         c = self.rect.center()
-        arm = BUTTON_SIZE * 0.26
+        arm = self.rect.width() * 0.26
         painter.drawLine(QtCore.QPointF(c.x() - arm, c.y()), QtCore.QPointF(c.x() + arm, c.y()))
         if self.sign > 0:
             painter.drawLine(QtCore.QPointF(c.x(), c.y() - arm), QtCore.QPointF(c.x(), c.y() + arm))
@@ -464,20 +465,24 @@ class NetworkDiagram(QtCore.QObject):
         self.view_box.setRange(xRange=(0, width), yRange=(0, height), padding=0, update=True)
         self.hit_area.set_rect(QtCore.QRectF(0, 0, width, height))
 
-        # Vertical bands: layer-count row, neuron buttons row, column titles, then the neurons.
-        y_layers = MARGIN
-        y_buttons = y_layers + BUTTON_SIZE + 8
-        y_titles = y_buttons + BUTTON_SIZE + 3
-        grid_top = y_titles + TITLE_HEIGHT + 6
-        grid_h = max(height - grid_top - MARGIN - BIAS_DOT / 2, 10.0)
         text_w = max([self._metrics.horizontalAdvance(s) for s in feature_labels] + [0.0])
         out_w = max([self._metrics.horizontalAdvance(s) for s in output_labels] + [0.0])
         left = MARGIN + text_w + (10 if text_w else 0) + BIAS_DOT
         right = width - 2 * MARGIN - out_w - (10 if out_w else 0)
         n_cols = n_layers + 1
         n_max = max(max(sizes), 1)
-        pitch_v = grid_h / n_max
         spacing_guess = (right - left) / max(n_cols - 1, 1)
+        # Full-size buttons whenever a column's pair fits (any diagram of a 1024 px window); smaller
+        # only where they would overlap the next column's.
+        button = float(np.clip((0.9 * spacing_guess - 4) / 2, BUTTON_MIN, BUTTON_SIZE))
+        gap = 4.0 if button >= BUTTON_SIZE else 2.0
+        # Vertical bands: layer-count row, neuron buttons row, column titles, then the neurons.
+        y_layers = MARGIN
+        y_buttons = y_layers + button + 8
+        y_titles = y_buttons + button + 3
+        grid_top = y_titles + TITLE_HEIGHT + 6
+        grid_h = max(height - grid_top - MARGIN - BIAS_DOT / 2, 10.0)
+        pitch_v = grid_h / n_max
         s = max(NEURON_MIN, min(NEURON_MAX, pitch_v * 0.72, spacing_guess * 0.45))
         row_pitch = min(pitch_v, s * 1.45)
         spacing = (right - left - s) / max(n_cols - 1, 1)
@@ -573,16 +578,16 @@ class NetworkDiagram(QtCore.QObject):
             if c >= n_cols:
                 continue
             if c == 0:
-                title = "features" if sizes[0] else "no input feature"
+                title = ("in" if compact else "features") if sizes[0] else "no input feature"
             elif c == n_cols - 1:
-                title = "output"
+                title = "out" if compact else "output"
             else:
                 units = sizes[c]
                 title = str(units) if compact else f"{units} neuron{'s' if units != 1 else ''}"
             item.setText(title)
             item.setPos(centres_x[c], y_titles)
 
-        pair_w = 2 * BUTTON_SIZE + 4
+        pair_w = 2 * button + gap
         for k, (minus, plus) in enumerate(self.neuron_buttons):
             if k >= hidden:
                 minus.hide()
@@ -590,11 +595,11 @@ class NetworkDiagram(QtCore.QObject):
                 continue
             units, name = sizes[k + 1], f"neurons_{k + 1}"
             x = centres_x[k + 1] - pair_w / 2
-            minus.place(x, y_buttons, units > MIN_NEURONS,
+            minus.place(x, y_buttons, button, units > MIN_NEURONS,
                         {name: units - 1} if units > MIN_NEURONS else None,
                         f"Remove a neuron from hidden layer {k + 1}" if units > MIN_NEURONS
                         else f"Hidden layer {k + 1} has the fewest neurons ({MIN_NEURONS})")
-            plus.place(x + BUTTON_SIZE + 4, y_buttons, units < MAX_NEURONS,
+            plus.place(x + button + gap, y_buttons, button, units < MAX_NEURONS,
                        {name: units + 1} if units < MAX_NEURONS else None,
                        f"Add a neuron to hidden layer {k + 1}" if units < MAX_NEURONS
                        else f"Hidden layer {k + 1} has the most neurons ({MAX_NEURONS})")
@@ -607,15 +612,15 @@ class NetworkDiagram(QtCore.QObject):
         centre = float(np.mean(centres_x[1:-1])) if hidden else (centres_x[0] + centres_x[-1]) / 2
         x = centre - (pair_w + 8 + text_width) / 2
         minus, plus = self.layer_buttons
-        minus.place(x, y_layers, hidden > 0, {"hidden_layers": hidden - 1} if hidden > 0 else None,
+        minus.place(x, y_layers, button, hidden > 0, {"hidden_layers": hidden - 1} if hidden > 0 else None,
                     "Remove the last hidden layer" if hidden > 0 else "There is no hidden layer to remove")
-        plus.place(x + BUTTON_SIZE + 4, y_layers, hidden < MAX_HIDDEN_LAYERS,
+        plus.place(x + button + gap, y_layers, button, hidden < MAX_HIDDEN_LAYERS,
                    {"hidden_layers": hidden + 1} if hidden < MAX_HIDDEN_LAYERS else None,
                    "Add a hidden layer" if hidden < MAX_HIDDEN_LAYERS
                    else f"{MAX_HIDDEN_LAYERS} hidden layers is the most")
         minus.show()
         plus.show()
-        self.layer_count_text.setPos(x + pair_w + 8, y_layers + BUTTON_SIZE / 2)
+        self.layer_count_text.setPos(x + pair_w + 8, y_layers + button / 2)
         self.layer_count_text.show()
         # A hovered neuron that no longer exists is left.
         if self._hovered_neuron is not None:

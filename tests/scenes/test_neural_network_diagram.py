@@ -321,6 +321,14 @@ def test_buttons_stay_clickable_in_a_small_diagram(shown, qtbot):
     diagram.structureRequested.connect(requests.append)
     click_at(qtbot, widget, diagram, button_centre(diagram.neuron_buttons[5][0]))
     assert requests == [{"neurons_6": 7}]
+    # Squeezed far below any window's diagram, buttons shrink rather than overlap their neighbours.
+    widget.resize(300, 220)
+    qtbot.waitUntil(lambda: diagram.view_box.width() < 320)
+    buttons = [b for b in diagram._buttons() if b.isVisible()]
+    for k, button in enumerate(buttons):
+        assert button.rect.width() >= diagram_module.BUTTON_MIN
+        for other in buttons[k + 1:]:
+            assert not button.rect.intersects(other.rect)
 
 
 # -- editing a weight -----------------------------------------------------------------------------
