@@ -11,9 +11,10 @@ Conventions (shared with the scene, see NN_SPEC.md):
 - Dropout is inverted dropout on the hidden layers: ``masks[l]`` (m, units) holds 0 or ``1 / (1 - p)``.
 
 Training (``train_epoch``) runs on one flat parameter vector in which layer ``l``'s ``[W_l; b_l]`` is a single
-``(n_in + 1, n_out)`` block, and every layer input carries a column of ones: one matrix product then gives
-``z`` (bias included), one gives the weight and bias gradients together, and the optimiser updates every
-parameter with a handful of whole-vector operations. This keeps the Python overhead of a mini-batch small.
+``(n_in + 1, n_out)`` block, on feature-major batches ((units, m), every activation one contiguous block) whose
+layer inputs end with a row of ones: one matrix product gives ``z`` (bias included), one gives the weight and
+bias gradients together, and the optimiser updates every parameter with a few whole-vector operations. The flat
+vectors and batch buffers live in the Optimizer and are reused, so a mini-batch costs ~25 small NumPy calls.
 """
 from __future__ import annotations
 
