@@ -39,7 +39,7 @@ PARAMS = (
         minimum=2, maximum=5, label="Classes", group="Data",
         show_if={"problem": ("classification",), "dataset": ("gauss", "spiral")}),
     Int("n_samples", 500, "How many points to generate, training and test together (the playground uses 500).",
-        minimum=20, maximum=2000, log=True, label="Samples", group="Data"),
+        minimum=20, maximum=1000, log=True, label="Samples", group="Data"),
     Float("train_fraction", 0.5, "Share of the points the network trains on; the rest are the test set.",
           minimum=0.1, maximum=0.9, decimals=2, label="Training share", group="Data"),
     Int("noise", 0, f"How far the points are shaken before their label is read, in percent of the square "

@@ -412,6 +412,16 @@ def test_restore_from_a_frame_with_copied_arrays_refills_the_curves():
     assert_same_curves(last, expected)
 
 
+def test_a_pickled_session_continues_the_same_run_and_shares_its_points_again():
+    import pickle
+    session = Session(SCENE, {"early_stopping": True, "optimizer": "adam"}, 0)
+    session.forward(5)
+    copy = pickle.loads(pickle.dumps(session))  # File > Open builds sessions in a worker process
+    assert_same_weights(copy.forward(3), session.forward(3))
+    assert not copy.frame.data["train_x"].flags.writeable
+    assert copy.frame.data["train_x"] is copy.forward().data["train_x"]
+
+
 def test_timeline_step_back_gives_the_exact_earlier_weights():
     p = params(optimizer="momentum", dropout=0.1)
     reference = Simulation(p, 8)
