@@ -27,7 +27,7 @@ _FEATURE_HELP = {
 PARAMS = (
     # Data
     Choice("problem", "classification", "Classification colours the plane by class; regression fits a "
-           "number in [-1, 1] at every point.", choices=PROBLEMS, labels=("Classification", "Regression"),
+           "number (about -1 to 1) at every point.", choices=PROBLEMS, labels=("Classification", "Regression"),
            group="Data"),
     Choice("dataset", "circle", "Which of the playground's classification data sets to generate (drawn or "
            "imported points replace it).", choices=CLASSIFICATION_DATASETS, labels=CLASSIFICATION_LABELS,
@@ -129,7 +129,7 @@ PRESETS = (
     Preset("Rate too large", {"problem": "regression", "regression_dataset": "plane", "activation": "tanh",
                               "learning_rate": 3.0},
            "At learning rate 3 each step overshoots the minimum further than the last: the weights blow up "
-           "within the first epoch and the status says the run diverged; 0.1 fits the plane in a few epochs."),
+           "within the first epoch and the status says the run diverged; at 0.1 test R² passes 0.9 in 10 epochs."),
     Preset("L2 vs overfit", {"dataset": "xor", "noise": 50, "n_samples": 200, "train_fraction": 0.5,
                              **{f"feature_{name}": True for name in FEATURES}, "hidden_layers": 3,
                              "neurons_1": 8, "neurons_2": 8, "neurons_3": 8, "optimizer": "adam",
