@@ -154,13 +154,13 @@ def _layers_and_logits(weights, biases, x, activation: str, masks) -> tuple[list
     a = x.T
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged network is a state, not a warning
         for l in range(len(weights) - 1):
-            z = np.asarray(weights[l]).T @ a
+            z = np.dot(np.asarray(weights[l]).T, a)
             z += np.asarray(biases[l])[:, None]
             a = _activate_inplace(activation, z)
             if masks is not None:
                 a = a * np.asarray(masks[l]).T
             layers.append(a.T)
-        z = np.asarray(weights[-1]).T @ a
+        z = np.dot(np.asarray(weights[-1]).T, a)
         z += np.asarray(biases[-1])[:, None]
     return layers, z.T
 
@@ -362,27 +362,28 @@ def _backprop(buf: _Buffers, x_aug: np.ndarray, blocks_t, block_weights, z_out: 
     """Forward and backward pass of one batch, feature-major: ``x_aug`` (f + 1, m) ends with a row of ones;
     writes the logits (k, m) into ``z_out`` and dLoss/d[W_l; b_l] (data loss only) into ``grad_blocks``.
     ``blocks_t[l]`` is [W_l; b_l].T, ``block_weights[l]`` is W_l (views of the flat parameter vector)."""
+    # np.dot, not np.matmul: ~0.6 us less per call on these small matrices (outputs are all C-contiguous)
     n_hidden = len(blocks_t) - 1
     a = x_aug
     for l in range(n_hidden):
         h = buf.hidden[l]
-        np.matmul(blocks_t[l], a, out=h)
+        np.dot(blocks_t[l], a, out=h)
         _activate_inplace(activation, h)
         if masks is not None:
             np.multiply(h, masks[l], out=buf.masked[l])
         a = buf.inputs[l]
-    np.matmul(blocks_t[n_hidden], a, out=z_out)
+    np.dot(blocks_t[n_hidden], a, out=z_out)
     d = buf.delta
     _output_delta(head, z_out, t, c, buf.inv_rows, d)
     for l in range(n_hidden, 0, -1):
-        np.matmul(buf.inputs[l - 1], d.T, out=grad_blocks[l])
+        np.dot(buf.inputs[l - 1], d.T, out=grad_blocks[l])
         back = buf.back[l - 1]
-        np.matmul(block_weights[l], d, out=back)
+        np.dot(block_weights[l], d, out=back)
         if masks is not None:
             np.multiply(back, masks[l - 1], out=back)
         _times_derivative(activation, buf.hidden[l - 1], back, buf.tmp[l - 1])
         d = back
-    np.matmul(x_aug, d.T, out=grad_blocks[0])
+    np.dot(x_aug, d.T, out=grad_blocks[0])
 
 
 class _Workspace:
