@@ -44,7 +44,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from explorer.datasets import DataError
 from explorer.params import ParamError
 from explorer.scene import Frame
 from scenes.neural_network import data as nn_data
@@ -238,8 +237,7 @@ class Simulation:
         if self._edits_seen:
             self.weights, self.biases = apply_weight_edits(self.weights, self.biases, self._edits_seen, 0)
 
-        self._current: dict[str, Any] | None = None
-        current = self._evaluate()
+        current = self._current = self._evaluate()
         self._record(0, current)
         self._gradient_norms[0] = self._full_gradient_norms()
         self.start_loss = current["train_loss"]
@@ -257,7 +255,7 @@ class Simulation:
             self.user_data = True
             try:
                 split = nn_data.user_split(data, float(p["train_fraction"]), validation, self.seed)
-            except DataError as error:  # a state with a message, never an exception into Qt
+            except ValueError as error:  # DataError and friends: a state with a message, never into Qt
                 self.data_error = str(error)
                 empty = np.zeros((0, 2))
                 return nn_data.split_points(empty, np.zeros(0, dtype=np.int64), 0.5, 0.0, None, 2)
