@@ -3,12 +3,14 @@
 
 TF Playground's default: 2 features -> 4 -> 2 -> 1, tanh, 250 training points, batch 10 (25 updates per epoch);
 also 6 hidden layers x 8 neurons, and a 3-class softmax net. Both sides shuffle each epoch (ours: the permutation
-the scene draws, included in the time). Best of N epochs (this 2-core machine is shared) and the median.
+the scene draws, included in the time). The two alternate epoch by epoch (both see the same machine load); best
+of N epochs (this 2-core machine is shared) and the median.
 
 Run: python bench/bench_neural_network.py [repeats]
 """
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -17,7 +19,9 @@ import warnings
 import numpy as np
 from sklearn.neural_network import MLPClassifier
 
-from scenes.neural_network import net
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from scenes.neural_network import net  # noqa: E402
 
 N_TRAIN = 250
 BATCH = 10
@@ -43,7 +47,7 @@ def make_data(n_classes: int, seed: int = 0):
     return x, (np.floor((np.arctan2(x[:, 1], x[:, 0]) + np.pi) / (2 * np.pi / 3)).astype(int) % 3)
 
 
-def time_ours(hidden, activation, n_classes, solver, repeats):
+def make_ours(hidden, activation, n_classes, solver):
     x, y = make_data(n_classes)
     k = 1 if n_classes == 2 else n_classes
     output = "sigmoid" if k == 1 else "softmax"
@@ -51,34 +55,40 @@ def time_ours(hidden, activation, n_classes, solver, repeats):
     weights, biases = net.init_params([2, *hidden, k], "xavier", np.random.default_rng(1))
     optimizer = net.Optimizer("sgd" if solver == "sgd" else "adam",
                               [w.shape for w in weights] + [b.shape for b in biases])
-    times = []
-    for epoch in range(repeats):
-        t0 = time.perf_counter()
-        order = np.random.default_rng([0, epoch]).permutation(N_TRAIN)
+    epoch = 0
+
+    def one_epoch():
+        nonlocal epoch
+        order = np.random.default_rng([0, epoch]).permutation(N_TRAIN)  # the scene's shuffle, timed too
         net.train_epoch(weights, biases, optimizer, x, target, order, BATCH, LEARNING_RATE, activation, output,
                         "cross_entropy", "none", 0.0, 0.0, None)
-        times.append(time.perf_counter() - t0)
-    return times
+        epoch += 1
+
+    return one_epoch
 
 
-def time_sklearn(hidden, activation, n_classes, solver, repeats):
+def make_sklearn(hidden, activation, n_classes, solver):
     x, y = make_data(n_classes)
     model = MLPClassifier(hidden_layer_sizes=hidden, activation=SKLEARN_ACTIVATION[activation], solver=solver,
                           momentum=0.0, nesterovs_momentum=False, alpha=0.0, batch_size=BATCH,
                           learning_rate_init=LEARNING_RATE, shuffle=True, random_state=0)
-    classes = np.arange(n_classes)
-    times = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model.partial_fit(x, y, classes=classes)  # first call: initialisation, not timed
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            model.partial_fit(x, y)
-            times.append(time.perf_counter() - t0)
-    return times
+        model.partial_fit(x, y, classes=np.arange(n_classes))  # first call: initialisation, not timed
+
+    def one_epoch():
+        model.partial_fit(x, y)
+
+    return one_epoch
 
 
-def main(repeats: int = 300) -> None:
+def timed(function) -> float:
+    t0 = time.perf_counter()
+    function()
+    return time.perf_counter() - t0
+
+
+def main(repeats: int = 200) -> None:
     print(f"one epoch: {N_TRAIN} training points, batch {BATCH} ({N_TRAIN // BATCH} updates), float64; "
           f"best of {repeats} epochs (median in brackets), ms")
     header = f"{'network':34s} {'ours':>16s} {'sklearn partial_fit':>22s} {'ours / sklearn':>15s}"
@@ -86,8 +96,12 @@ def main(repeats: int = 300) -> None:
     print("-" * len(header))
     worst = 0.0
     for name, hidden, activation, n_classes, solver in CASES:
-        ours = time_ours(hidden, activation, n_classes, solver, repeats)
-        theirs = time_sklearn(hidden, activation, n_classes, solver, max(50, repeats // 3))
+        ours_epoch = make_ours(hidden, activation, n_classes, solver)
+        sklearn_epoch = make_sklearn(hidden, activation, n_classes, solver)
+        ours, theirs = [], []
+        for _ in range(repeats):  # interleaved, so both see the same machine load
+            ours.append(timed(ours_epoch))
+            theirs.append(timed(sklearn_epoch))
         ratio = min(ours) / min(theirs)
         worst = max(worst, ratio)
         print(f"{name:34s} {min(ours) * 1e3:7.3f} ({statistics.median(ours) * 1e3:6.3f}) "
@@ -96,4 +110,4 @@ def main(repeats: int = 300) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 300)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
