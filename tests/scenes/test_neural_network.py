@@ -812,12 +812,19 @@ FAST = {"n_samples": st.integers(20, 160), "max_epochs": st.integers(1, 6), "wei
 LIVE = [p for p in PARAMS if p.live and p.name != "weight_edits"]
 
 
+_COORDINATE = st.one_of(st.floats(-6, 6), st.floats(-1e6, 1e6))
+# Drawn or imported points now and then: few or many, one class or several, inside the square or far out.
+USER_POINTS = st.one_of(st.none(), st.none(), st.lists(
+    st.tuples(st.tuples(_COORDINATE, _COORDINATE).map(list), st.integers(0, 3)), max_size=40).map(
+    lambda rows: {"x": [r[0] for r in rows], "labels": [r[1] for r in rows]}))
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(values=param_space(PARAMS, FAST, log_scale=True), seed=st.integers(0, 2**31 - 1),
-       live=param_space(LIVE, log_scale=True), later_edits=WEIGHT_EDITS)
-def test_any_parameters_train_without_exceptions_or_nan_weights(values, seed, live, later_edits):
+       live=param_space(LIVE, log_scale=True), later_edits=WEIGHT_EDITS, user=USER_POINTS)
+def test_any_parameters_train_without_exceptions_or_nan_weights(values, seed, live, later_edits, user):
     p = SCENE.resolve(values)
-    sim = Simulation(p, seed)
+    sim = Simulation(p, seed, data=user)
     frames = [sim.frame()]
     for k in range(4):
         if k == 2:
@@ -832,6 +839,8 @@ def test_any_parameters_train_without_exceptions_or_nan_weights(values, seed, li
         assert frame.message
         assert len(d["train_loss"]) == frame.step + 1 == len(d["gradient_norms"])
         assert len(d["sizes"]) - 1 == p["hidden_layers"] + 1
+        if user is not None and p["problem"] == "classification":  # (generated Gaussians may reach past it)
+            assert np.abs(d["train_x"]).max(initial=0) <= data.DOMAIN
     json.dumps(frame_to_jsonable(frames[-1]), allow_nan=False)
 
 
