@@ -271,6 +271,7 @@ class _Layout:
         # starts of W_1, b_1, W_2, b_2, ... (np.add.reduceat segments)
         self.segments = np.array([o + k * fi * fo for o, (fi, fo) in zip(self.block_offsets, pairs) for k in (0, 1)],
                                  dtype=np.intp)
+        self.empty_weights = np.array([fi * fo == 0 for fi, fo in pairs], dtype=bool)  # a network without inputs
         self.weight_mask = np.zeros(self.size)
         for o, (fi, fo) in zip(self.block_offsets, pairs):
             self.weight_mask[o:o + fi * fo] = 1.0
@@ -670,4 +671,5 @@ def train_epoch(weights, biases, optimizer: Optimizer, x, target, order, batch_s
             z_rows = np.concatenate([z_rows, z_batches[-1].T])
         batch_losses = np.add.reduceat(_sample_losses(z_rows, t, output, loss), starts) / counts
         norms = np.sqrt(norm_squares[:, 0::2]).sum(axis=0) / norm_squares.shape[0]
+        norms[layout.empty_weights] = 0.0  # reduceat gives an empty segment the next element, not 0
     return {"gradient_norms": norms, "batch_loss": float(batch_losses.sum()) / batch_losses.shape[0]}

@@ -387,6 +387,23 @@ def test_train_epoch_equals_a_plain_loop_over_batches():
     assert result["batch_loss"] == pytest.approx(np.mean(losses), rel=1e-12)
 
 
+def test_a_network_without_inputs_trains_its_biases_only():
+    """No input feature on: W_1 is (0, units); the output can only learn the class balance."""
+    weights, biases = [np.zeros((0, 3)), np.full((3, 1), 0.5)], [np.zeros(3), np.zeros(1)]
+    optimizer = net.Optimizer("sgd", [w.shape for w in weights] + [b.shape for b in biases])
+    target = (np.arange(40) % 4 == 0).astype(float).reshape(-1, 1)  # 25 % ones
+    _, grad_w, _ = net.gradients(weights, biases, np.zeros((40, 0)), target, "tanh", "sigmoid", "cross_entropy",
+                                 "l2", 0.1)
+    result = net.train_epoch(weights, biases, optimizer, np.zeros((40, 0)), target, np.arange(40), 40, 0.5,
+                             "tanh", "sigmoid", "cross_entropy", "l2", 0.1, 0.0, None)
+    assert result["gradient_norms"][0] == 0.0 == np.linalg.norm(grad_w[0])
+    assert result["gradient_norms"][1] == pytest.approx(np.linalg.norm(grad_w[1]), rel=1e-12)
+    for _ in range(300):
+        net.train_epoch(weights, biases, optimizer, np.zeros((40, 0)), target, np.arange(40), 40, 0.5, "tanh",
+                        "sigmoid", "cross_entropy", "none", 0.0, 0.0, None)
+    np.testing.assert_allclose(net.predict(weights, biases, np.zeros((2, 0)), "tanh", "sigmoid"), 0.25, atol=1e-3)
+
+
 def test_dropout_masks_are_inverted_and_change_training():
     x, y, rng = _data(2, 40, seed=1)
     target = y.reshape(-1, 1).astype(float)
