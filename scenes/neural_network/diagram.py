@@ -1,8 +1,9 @@
 """The network diagram of the neural-network scene, drawn as TensorFlow Playground draws it.
 
 Columns of neurons (the input features, each hidden layer, the output), each neuron a square
-thumbnail of its own output over the input plane; weights as curves between them, blue when
-positive and orange when negative, wider when larger; a bias dot at each neuron's lower-left;
+thumbnail of its own output over the input plane; weights as curves between them, orange when
+positive and blue when negative (the colours of the thumbnails' and the output map's diverging scale:
+orange is high, blue is low), wider when larger; a bias dot at each neuron's lower-left;
 + / − buttons for the number of hidden layers and the neurons of each. It computes no maths: the
 view (scenes/neural_network/view.py) hands it the sizes, weights, biases and thumbnails.
 
@@ -32,8 +33,9 @@ MAX_OUTPUTS = 5
 #: A typed weight or bias must lie in [-EDIT_LIMIT, EDIT_LIMIT] (the weight_edits contract).
 EDIT_LIMIT = 100.0
 
-POSITIVE = theme.SERIES[0]   # blue
-NEGATIVE = theme.SERIES[1]   # vermillion / orange
+# Orange high / blue low, as the diverging map of the thumbnails and the output map (theme.lut).
+POSITIVE = theme.SERIES[1]   # vermillion / orange
+NEGATIVE = theme.SERIES[0]   # blue
 ZERO = "#aaaaaa"
 #: |w| bucket edges: a curve's width and strength grow with |w| on this fixed scale.
 WEIGHT_BUCKETS = (0.25, 0.75, 1.5)

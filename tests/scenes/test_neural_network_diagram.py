@@ -175,10 +175,10 @@ def test_weight_curves_are_grouped_by_sign_and_magnitude(shown):
         row = [widths[(sign, b)] for b in range(4)]
         assert row == sorted(row) and row[0] == 1.0 and row[1] > 1.0 and row[-1] >= 3.0
     assert widths[("zero", 0)] == 1.0
-    # Blue for positive, orange for negative (theme.SERIES 0 and 1) at full strength for the largest,
+    # Orange for positive, blue for negative (theme.SERIES 1 and 0) at full strength for the largest,
     # paler (towards the white background) for smaller weights.
     white = np.array([255, 255, 255])
-    for sign, full in (("positive", theme.SERIES[0]), ("negative", theme.SERIES[1])):
+    for sign, full in (("positive", theme.SERIES[1]), ("negative", theme.SERIES[0])):
         colors = [np.array(items[(sign, b)].opts["pen"].color().getRgb()[:3]) for b in range(4)]
         assert items[(sign, 3)].opts["pen"].color().name() == full.lower()
         shares = [np.mean((white - c) / (white - colors[-1] + 1e-9)) for c in colors]
@@ -210,7 +210,7 @@ def test_many_curves_are_drawn_with_one_pixel_pens(shown):
             if diagram.curve_items[key].xData is not None and len(diagram.curve_items[key].xData)} == {1.0}
     assert {item.opts["pen"].widthF() for item in diagram.curve_items.values()} == {1.0}
     reds = [diagram.curve_items[("positive", b)].opts["pen"].color().red() for b in range(4)]
-    assert reds == sorted(reds, reverse=True) and reds[0] > reds[-1]  # paler blue for smaller |w|
+    assert reds == sorted(reds, reverse=True) and reds[0] > reds[-1]  # paler for smaller |w|
 
 
 def test_show_of_the_largest_net_is_fast(shown, qtbot):
