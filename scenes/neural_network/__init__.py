@@ -145,6 +145,11 @@ PRESETS = (
                                   **{f"neurons_{i}": 8 for i in range(1, 7)}, "learning_rate": 0.03},
            "Six sigmoid layers shrink the gradient at each layer: the gradient-flow panel shows the first "
            "layer's gradient orders of magnitude below the last's; switch to ReLU to compare."),
+    Preset("Vanishing gradient: ReLU", {"dataset": "circle", "activation": "relu", "init": "he", "hidden_layers": 6,
+                                        **{f"neurons_{i}": 8 for i in range(1, 7)}, "learning_rate": 0.03},
+           "The same six layers of eight with ReLU (slope 1 where active) and He initialisation: every layer's "
+           "gradient stays within about one order of magnitude and the circle is learnt; compare with the "
+           "sigmoid preset."),
     Preset("Dropout", {"dataset": "xor", "noise": 35, "n_samples": 200, "hidden_layers": 2, "neurons_1": 8,
                        "neurons_2": 8, "activation": "relu", "optimizer": "adam", "learning_rate": 0.01,
                        "dropout": 0.3, "max_epochs": 500},
@@ -170,7 +175,8 @@ square, and the big map shows the network's output with the training points (tes
 Each step is one **epoch**: one pass over the training points in mini-batches.
 
 * **Features** are what the network sees; with the right one (X₁X₂ for XOR) no hidden layer is needed.
-* **Weights** are drawn blue (positive) and orange (negative), thicker when larger; click one to type a value.
+* **Weights** are drawn orange (positive) and blue (negative), thicker when larger — the colours of the maps,
+  where orange is high and blue low; hover one to read it, click it to type a value.
 * The **loss curves** show training, test and validation loss (without the penalty); the **gradient flow**
   shows how much each layer's weights are pushed — deep sigmoid networks starve the first layers.
 * Learning rate, schedule, regularisation, dropout and patience apply live, from the next epoch.
