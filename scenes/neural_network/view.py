@@ -61,8 +61,12 @@ WIDE_WIDTH = 1000
 #: z range of the activation panel.
 ACTIVATION_RANGE = 4.0
 #: Lightness of a discretised cell (share of the class colour) and of a sure prediction.
-HARD_STRENGTH = 0.7
-SOFT_RANGE = (0.1, 0.75)
+#: Region colours stay lighter than the points' (the class colours at full strength) so that points of
+#: a class stay visible on their own region.
+HARD_STRENGTH = 0.6
+SOFT_RANGE = (0.08, 0.6)
+#: Share of the diverging map the output map uses (its middle): p = 0 and 1 are not the points' colours.
+REGION_SPAN = 0.8
 TITLE_SIZE = "9pt"
 #: Pixels per confusion-matrix cell in its image.
 CELL_PIXELS = 16
@@ -116,19 +120,20 @@ def class_rgba(proba: np.ndarray, discretize: bool = False) -> np.ndarray:
 def output_rgba(out: np.ndarray, output: str, discretize: bool = False) -> np.ndarray:
     """The output map's colours for network outputs (m, n_out): 2 classes (sigmoid) diverging by the
     probability of class 1; 3-5 classes (softmax) by class; regression (linear) diverging by the
-    value in [-1, 1]. ``discretize``: hard colours (the class, or the sign of the value)."""
+    value in [-1, 1]; on the middle REGION_SPAN of the diverging map. ``discretize``: hard colours (the
+    class, or the sign of the value)."""
     out = np.asarray(out)
     if output == "softmax":
         return class_rgba(out, discretize)
     if output == "sigmoid":
         p = out[:, 0]
         if discretize:
-            p = np.where(p >= 0.5, 0.5 + HARD_STRENGTH / 2, 0.5 - HARD_STRENGTH / 2)
-        return diverging_rgba(p, 0.0, 1.0)
-    v = out[:, 0]
+            p = np.where(p >= 0.5, 1.0, 0.0)
+        return diverging_rgba(p, 0.5 - 0.5 / REGION_SPAN, 0.5 + 0.5 / REGION_SPAN)
+    v = np.clip(out[:, 0], -1.0, 1.0)  # beyond [-1, 1]: the colour of -1 or 1
     if discretize:
-        v = np.where(v >= 0.0, HARD_STRENGTH, -HARD_STRENGTH)
-    return diverging_rgba(v, -1.0, 1.0)
+        v = np.where(v >= 0.0, 1.0, -1.0)
+    return diverging_rgba(v, -1.0 / REGION_SPAN, 1.0 / REGION_SPAN)
 
 
 def unit_rgba(values: np.ndarray, kind: str, activation: str, output: str, unit: int = 0,
@@ -381,6 +386,9 @@ class NeuralNetworkView(SceneView):
         self.corner = pg.TextItem(anchor=(0, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 200))
         self.corner.setParentItem(plot.vb)
         self.corner.setPos(4, 4)
+        small = QtGui.QFont()
+        small.setPointSizeF(8)
+        self.corner.setFont(small)
         self.map_label = pg.TextItem(anchor=(1, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 220))
         self.map_label.setParentItem(plot.vb)
         self.map_label.hide()
@@ -473,7 +481,8 @@ class NeuralNetworkView(SceneView):
         super().cache_axes()
         cached = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
         for item in self.widget.scene().items():
-            if isinstance(item, (QtWidgets.QGraphicsTextItem, pg.TextItem)) and item.cacheMode() != cached:
+            # The text only: a pg.TextItem's own fill and border were lost when cached.
+            if isinstance(item, QtWidgets.QGraphicsTextItem) and item.cacheMode() != cached:
                 item.setCacheMode(cached)
 
     # -- layout ----------------------------------------------------------------------------------------
