@@ -145,7 +145,7 @@ PRESETS = (
                                   **{f"neurons_{i}": 8 for i in range(1, 7)}, "learning_rate": 0.03},
            "Six sigmoid layers shrink the gradient at each layer: the gradient-flow panel shows the first "
            "layer's gradient orders of magnitude below the last's; switch to ReLU to compare."),
-    Preset("Vanishing gradient: ReLU", {"dataset": "circle", "activation": "relu", "init": "he", "hidden_layers": 6,
+    Preset("ReLU: no vanishing", {"dataset": "circle", "activation": "relu", "init": "he", "hidden_layers": 6,
                                         **{f"neurons_{i}": 8 for i in range(1, 7)}, "learning_rate": 0.03},
            "The same six layers of eight with ReLU (slope 1 where active) and He initialisation: every layer's "
            "gradient stays within about one order of magnitude and the circle is learnt; compare with the "
