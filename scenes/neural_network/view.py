@@ -69,7 +69,7 @@ SOFT_RANGE = (0.08, 0.6)
 REGION_SPAN = 0.8
 TITLE_SIZE = "9pt"
 #: Pixels per confusion-matrix cell in its image.
-CELL_PIXELS = 16
+CELL_PIXELS = 32
 FORMAT_NAME = "ml-explorer-network"
 FORMAT_VERSION = 1
 

@@ -461,3 +461,41 @@ def test_render_writes_the_run_as_json_and_png(tmp_path, qapp):
     assert np.array(frame["train_x"]).shape == (250, 2)
     image = QtGui.QImage(str(out_png))
     assert image.width() == 900 and image.height() > 300
+
+
+def test_show_test_and_discretize_are_live_view_settings(window, qtbot):
+    view = window.view
+    session = window.session
+    data = session.frame.data
+    assert not any(item.isVisible() for item in view.test_items)
+    window.set_params({"show_test": True})
+    assert window.session is session  # live: the same run
+    test_x, test_y = np.asarray(data["test_x"]), np.asarray(data["test_y"])
+    for label in range(2):
+        x, y = view.test_items[label].getData()
+        np.testing.assert_array_equal(np.column_stack([x, y]), test_x[test_y == label])
+        assert view.test_items[label].opts["brush"] is None or view.test_items[label].opts["brush"].style() == \
+            QtCore.Qt.BrushStyle.NoBrush  # outlined
+    soft = view.image.image.copy()
+    window.set_params({"discretize": True})
+    hard = view.image.image.reshape(-1, 4)
+    p = view.maps.layers[-1][:, 0]
+    np.testing.assert_array_equal(hard, nn_view.output_rgba(view.maps.layers[-1], "sigmoid", discretize=True))
+    assert len(np.unique(hard, axis=0)) == len(np.unique(p >= 0.5))  # two hard colours (or one)
+    assert not np.array_equal(soft, view.image.image)
+
+
+def test_import_runs_in_a_worker_and_becomes_the_data(window, qtbot, tmp_path):
+    path = tmp_path / "ring.csv"
+    t = np.linspace(0, 2 * np.pi, 30, endpoint=False)
+    rows = ["a,b,kind"] + [f"{3 * math.cos(v):.3f},{3 * math.sin(v):.3f},{'x' if i < 15 else 'y'}"
+                           for i, v in enumerate(t)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    view = window.view
+    view.start_import(str(path))
+    assert view.importing and window.data is None  # nothing changes until it is read
+    qtbot.waitUntil(lambda: not view.importing, timeout=30000)
+    wait_ready(qtbot, window)
+    assert window.data is not None and len(window.data["x"]) == 30
+    data = window.session.frame.data
+    assert sum(len(data[f"{s}_x"]) for s in ("train", "validation", "test")) == 30
