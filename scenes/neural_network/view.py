@@ -247,6 +247,17 @@ def weights_document(frame: Frame, edits: str = "") -> dict[str, Any]:
     }
 
 
+def shown_epoch(data) -> int:
+    """The epoch whose weights a frame holds (its curves' index): the last, except after early stopping
+    (the best epoch's weights are restored) or divergence (the last finite ones, one epoch back)."""
+    last = len(data["epochs"]) - 1
+    if bool(data["stopped_early"]) and int(data["best_epoch"]) >= 0:
+        return int(data["best_epoch"])
+    if bool(data["diverged"]):
+        return max(last - 1, 0)
+    return last
+
+
 def edits_with(text: str, step: int, layer: int, i: int, j: int, value: float) -> str:
     """The weight_edits string after typing ``value`` for (layer, i, j) at ``step``: added to the
     edits of that step (replacing an earlier value of the same weight), or a new list when the
@@ -641,10 +652,11 @@ class NeuralNetworkView(SceneView):
         self.request_data({"x": points, "labels": labels, "names": [f"class {i}" for i in range(k)]})
 
     def regenerate(self) -> None:
-        if self.user_data is not None:
-            self.user_data = None
-            self._update_tools()
-            self.dataRequested.emit(None)
+        """Back to generated data (also after a session with the user's points was opened: the view
+        cannot tell, so it always asks) with a new data seed."""
+        self.user_data = None
+        self._update_tools()
+        self.dataRequested.emit(None)
         seed = (int(self.params.get("data_seed", 0)) + 1) % 100000
         self.paramsRequested.emit({"data_seed": seed})
 
@@ -894,8 +906,9 @@ class NeuralNetworkView(SceneView):
             loss.setYRange(0, y_high, padding=0.02)
         best = int(data["best_epoch"])
         if best >= 0 and validating:
-            self.best_line.setValue(best)
             self.best_line.show()
+            self.best_line.setValue(best)
+            self.best_line.label.valueChanged()  # a hidden label ignores position changes: refresh it
         else:
             self.best_line.hide()
 
@@ -983,10 +996,12 @@ class NeuralNetworkView(SceneView):
                         text.show()
                     else:
                         text.hide()
-            test, train = float(data["test_accuracy"][-1]), float(data["train_accuracy"][-1])
+            at = shown_epoch(data)
+            test, train = float(data["test_accuracy"][at]), float(data["train_accuracy"][at])
             text = f"test accuracy {test:.1%}\ntrain {train:.1%}" if math.isfinite(test) else "no test points"
         else:
-            values = [float(data[name][-1]) for name in ("test_r2", "train_r2", "test_rmse", "train_rmse")]
+            at = shown_epoch(data)
+            values = [float(data[name][at]) for name in ("test_r2", "train_r2", "test_rmse", "train_rmse")]
             text = "\n".join(f"{label}  {value:.3g}" if math.isfinite(value) else f"{label}  not defined"
                              for label, value in zip(("R² test", "R² train", "RMSE test", "RMSE train"), values))
         if self._changed("metrics_text", text):
@@ -1042,10 +1057,17 @@ class NeuralNetworkView(SceneView):
             self.overlay.setVisible(bool(overlay))
         train = np.asarray(data["train_loss"], dtype=float)
         test = np.asarray(data["test_loss"], dtype=float)
-        lines = [f"epoch {frame.step}" + (" (diverged)" if bool(data["diverged"]) else "")]
+        at = shown_epoch(data)
+        if bool(data["diverged"]):
+            head = f"epoch {frame.step}: diverged\nweights of epoch {at}"
+        elif bool(data["stopped_early"]):
+            head = f"epoch {frame.step}: stopped\nweights of epoch {at}"
+        else:
+            head = f"epoch {frame.step}"
+        lines = [head]
         for name, values in (("train", train), ("test", test)):
-            if len(values) and math.isfinite(values[-1]):
-                lines.append(f"{name} loss {values[-1]:.3g}")
+            if len(values) and math.isfinite(values[at]):
+                lines.append(f"{name} loss {values[at]:.3g}")
         text = "\n".join(lines)
         if self._changed("corner", text):
             self.corner.setText(text)

@@ -499,3 +499,45 @@ def test_import_runs_in_a_worker_and_becomes_the_data(window, qtbot, tmp_path):
     assert window.data is not None and len(window.data["x"]) == 30
     data = window.session.frame.data
     assert sum(len(data[f"{s}_x"]) for s in ("train", "validation", "test")) == 30
+
+
+def test_early_stopping_marks_the_best_epoch_and_reports_the_restored_weights(window, qtbot):
+    window.apply_preset("Early stopping")
+    wait_ready(qtbot, window)
+    for _ in range(400):
+        window.session.forward()
+        if window.session.done:
+            break
+    window.step()  # draws the last frame
+    data = window.session.frame.data
+    assert data["stopped_early"]
+    best = int(data["best_epoch"])
+    view = window.view
+    assert view.best_line.isVisible() and view.best_line.value() == best
+    assert view.best_line.label.textItem.toPlainText() == f"best {best}"
+    assert view.loss_curves["validation"].isVisible()
+    np.testing.assert_array_equal(view.loss_curves["validation"].getData()[1], data["validation_loss"])
+    corner = view.corner.textItem.toPlainText()
+    assert f"weights of epoch {best}" in corner and f"train loss {data['train_loss'][best]:.3g}" in corner
+    # The accuracy shown is the restored weights' and agrees with their confusion matrix.
+    matrix = np.asarray(data["confusion_matrix"])
+    accuracy = np.trace(matrix) / matrix.sum()
+    assert accuracy == pytest.approx(data["test_accuracy"][best])
+    assert f"test accuracy {accuracy:.1%}" in view.metrics_text.textItem.toPlainText()
+    assert "validation" in view.plots["loss"].titleLabel.text
+
+
+def test_a_headless_render_labels_the_best_epoch(qapp):
+    from explorer import export
+    from explorer.session import Session
+    from scenes.neural_network import SCENE
+
+    session = Session(SCENE, SCENE.resolve(SCENE.preset("Early stopping").values))
+    session.forward(400)
+    best = int(session.frame.data["best_epoch"])
+    assert session.frame.data["stopped_early"] and best > 0
+    view = export.build_view(session)  # the line is shown for the first time with its value
+    try:
+        assert view.best_line.label.textItem.toPlainText() == f"best {best}"
+    finally:
+        view.close()
