@@ -884,8 +884,12 @@ class NeuralNetworkView(SceneView):
         data = frame.data
         epochs = np.asarray(data["epochs"], dtype=float)
         curves = {name: np.asarray(data[f"{name}_loss"], dtype=float) for name in ("train", "test", "validation")}
-        # A diverged run's last entries are the epoch that blew up: drawn (off the top), not scaled to.
-        scaled = slice(0, -1) if bool(data["diverged"]) and len(epochs) > 1 else slice(None)
+        # The y range fits the curves after their first tenth (a large start loss, e.g. unscaled X₁X₂,
+        # would flatten the rest: the start runs off the top instead), and not a diverged run's last
+        # entry (the epoch that blew up).
+        first = len(epochs) // 10 if len(epochs) > 10 else 0
+        last = len(epochs) - 1 if bool(data["diverged"]) and len(epochs) > 1 else len(epochs)
+        scaled = slice(first, max(last, first + 1))
         high = 0.0
         for name, values in curves.items():
             finite = np.isfinite(values)
