@@ -794,6 +794,8 @@ class NeuralNetworkView(SceneView):
             features = nn_data.features(grid_points(), names)
             scale = np.abs(features).max(axis=0) if features.shape[1] else np.zeros(0)
             features.flags.writeable = False
+            if len(self._grid_features) >= 8:  # 10,000 x up to 7 floats each: keep a few
+                self._grid_features.pop(next(iter(self._grid_features)))
             cached = self._grid_features[names] = (features, scale)
         return cached
 
