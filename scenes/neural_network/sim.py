@@ -27,8 +27,10 @@ come from ``default_rng([seed, e, 1])``, the initial weights from ``default_rng(
 same run bit for bit, and ``restore(frame)`` is exact.
 
 Weight edits (the hidden live parameter ``weight_edits``): a JSON string
-``{"step": S, "edits": [[layer, i, j, value], ...]}`` typed at frame step S (``layer`` 1..L, ``i`` the
-source unit or -1 for the bias of unit ``j``). They are applied by ``set_params`` when the string
+``{"step": S, "sizes": [n_features, hidden..., n_outputs], "edits": [[layer, i, j, value], ...]}`` typed at
+frame step S (``layer`` 1..L, ``i`` the source unit or -1 for the bias of unit ``j``; ``sizes``, optional,
+is the network they were typed for: a network of other sizes, e.g. after a structural change from the
+panel, ignores them). They are applied by ``set_params`` when the string
 differs from the last one the simulation saw (part of the frame state) and S is its current step,
 and by the constructor when S == 0, so replays and reopened sessions give the same run.
 
@@ -104,9 +106,14 @@ def parse_weight_edits(text: str) -> tuple[int, list[tuple[int, int, int, float]
     except (ValueError, RecursionError) as error:  # JSONDecodeError, an int of too many digits
         raise ParamError(f"not valid JSON ({str(error)[:80]}); expected "
                          '{"step": S, "edits": [[layer, i, j, value], ...]}') from None
-    if not isinstance(document, dict) or set(document) != {"step", "edits"}:
-        raise ParamError('expected an object {"step": S, "edits": [[layer, i, j, value], ...]}')
+    if not isinstance(document, dict) or set(document) - {"sizes"} != {"step", "edits"}:
+        raise ParamError('expected an object {"step": S, "sizes": [...], "edits": [[layer, i, j, value], ...]} '
+                         '("sizes" optional)')
     step, edits = document["step"], document["edits"]
+    sizes = document.get("sizes")
+    if sizes is not None and not (isinstance(sizes, list) and 2 <= len(sizes) <= MAX_SIZES
+                                  and all(_whole(n) and 0 <= n <= MAX_UNITS for n in sizes)):
+        raise ParamError(f"sizes: expected a list of 2 to {MAX_SIZES} whole numbers from 0 to {MAX_UNITS}")
     if not _whole(step) or step < 0:
         raise ParamError(f"step: expected a whole number >= 0, got {json.dumps(step)[:40]}")
     if not isinstance(edits, list):
@@ -127,6 +134,22 @@ def parse_weight_edits(text: str) -> tuple[int, list[tuple[int, int, int, float]
     return step, parsed
 
 
+#: Bounds of a weight_edits string's "sizes" (inputs + 6 hidden layers + output; units per layer).
+MAX_SIZES = 8
+MAX_UNITS = 64
+
+
+def edits_fit(edits_text: str, weights) -> bool:
+    """Whether the edits were typed for a network of these weights' sizes (True without "sizes")."""
+    try:
+        sizes = json.loads(edits_text).get("sizes")
+    except (ValueError, AttributeError, RecursionError):
+        return False
+    if sizes is None:
+        return True
+    return sizes == [int(w.shape[0]) for w in weights] + [int(weights[-1].shape[1])] if weights else False
+
+
 def apply_weight_edits(weights, biases, edits_text: str, step: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Copies of the weights and biases with the edits of ``edits_text`` set when it was typed at
     ``step`` (otherwise plain copies); edits that do not fit the network, and a string that is
@@ -137,7 +160,7 @@ def apply_weight_edits(weights, biases, edits_text: str, step: int) -> tuple[lis
         parsed = parse_weight_edits(edits_text)
     except ParamError:
         return weights, biases
-    if parsed is None or parsed[0] != step:
+    if parsed is None or parsed[0] != step or not edits_fit(edits_text, weights):
         return weights, biases
     for layer, i, j, value in parsed[1]:
         if layer > len(weights):

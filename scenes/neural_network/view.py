@@ -258,10 +258,12 @@ def shown_epoch(data) -> int:
     return last
 
 
-def edits_with(text: str, step: int, layer: int, i: int, j: int, value: float) -> str:
+def edits_with(text: str, step: int, layer: int, i: int, j: int, value: float,
+               sizes: Any = None) -> str:
     """The weight_edits string after typing ``value`` for (layer, i, j) at ``step``: added to the
     edits of that step (replacing an earlier value of the same weight), or a new list when the
-    string holds another step's edits."""
+    string holds another step's edits. ``sizes`` (the network's [inputs, hidden..., outputs]) goes
+    with them, so a network of other sizes ignores them."""
     try:
         parsed = nn_sim.parse_weight_edits(text or "")
     except Exception:  # noqa: BLE001 - a bad string is replaced
@@ -270,7 +272,11 @@ def edits_with(text: str, step: int, layer: int, i: int, j: int, value: float) -
     if parsed is not None and parsed[0] == step:
         edits = [[a, b, c, v] for a, b, c, v in parsed[1] if (a, b, c) != (layer, i, j)]
     edits.append([int(layer), int(i), int(j), float(value)])
-    return json.dumps({"step": int(step), "edits": edits}, separators=(",", ":"))
+    document: dict[str, Any] = {"step": int(step)}
+    if sizes is not None:
+        document["sizes"] = [int(n) for n in sizes]
+    document["edits"] = edits
+    return json.dumps(document, separators=(",", ":"))
 
 
 def _read_csv_job(path: str) -> tuple[str, Any]:
@@ -749,7 +755,8 @@ class NeuralNetworkView(SceneView):
         if self.frame is None:
             return
         step = int(self.frame.step)
-        text = edits_with(self.params.get("weight_edits", ""), step, layer, i, j, value)
+        text = edits_with(self.params.get("weight_edits", ""), step, layer, i, j, value,
+                          sizes=np.asarray(self.frame.data["sizes"]).tolist())
         what = f"bias of unit {j + 1} in layer {layer}" if i < 0 else f"weight {i + 1}→{j + 1} of layer {layer}"
         self.paramsRequested.emit({"weight_edits": text})
         self.messageRequested.emit(f"{what} set to {value:g} at epoch {step}: the losses update at the next epoch")

@@ -626,6 +626,28 @@ def test_an_edit_in_the_constructor_at_step_zero_only():
     assert later.data["weights_1"][0, 0] != 4.0
 
 
+def test_edits_typed_for_other_sizes_do_not_apply():
+    # The view sends the network's sizes with its edits: a structural change from the panel after an
+    # edit at step 0 (a new network of other sizes) must not inherit the typed weight.
+    typed = json.dumps({"step": 0, "sizes": [2, 4, 2, 1], "edits": [[1, 0, 0, 4.0]]})
+    assert parse_weight_edits(typed) == (0, [(1, 0, 0, 4.0)])
+    assert Simulation(params(weight_edits=typed), 0).frame().data["weights_1"][0, 0] == 4.0
+    # Same sizes, another activation: the typed initial weight carries over.
+    assert Simulation(params(weight_edits=typed, activation="relu"), 0).frame().data["weights_1"][0, 0] == 4.0
+    wider = Simulation(params(weight_edits=typed, neurons_1=5), 0).frame()
+    fresh = Simulation(params(neurons_1=5), 0).frame()
+    assert wider.data["weights_1"][0, 0] != 4.0
+    assert_same_weights(wider, fresh)
+    # Live, through set_params, the same rule.
+    sim = Simulation(params(neurons_1=5), 0)
+    sim.set_params(params(neurons_1=5, weight_edits=typed))
+    assert_same_weights(sim.step(), Simulation(params(neurons_1=5), 0).step())
+    for bad in ('{"step": 0, "sizes": [2], "edits": []}', '{"step": 0, "sizes": [2, -1], "edits": []}',
+                '{"step": 0, "sizes": "2,1", "edits": []}', '{"step": 0, "sizes": [2, 1.5], "edits": []}'):
+        with pytest.raises(ParamError):
+            parse_weight_edits(bad)
+
+
 def test_weight_edit_through_the_session_survives_save_and_reopen(registered):
     session = Session(SCENE, {"optimizer": "adam"}, 6)
     session.forward(5)

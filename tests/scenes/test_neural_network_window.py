@@ -181,7 +181,7 @@ def test_a_typed_weight_is_drawn_and_the_next_epoch_starts_from_it(window, qtbot
     editor.selectAll()
     qtbot.keyClicks(editor, "1.75")
     qtbot.keyClick(editor, QtCore.Qt.Key.Key_Return)
-    assert json.loads(window.params["weight_edits"]) == {"step": 3, "edits": [[1, 0, 2, 1.75]]}
+    assert json.loads(window.params["weight_edits"]) == {"step": 3, "sizes": [2, 4, 2, 1], "edits": [[1, 0, 2, 1.75]]}
     assert window.session.frame.step == 3
     shown_w, shown_b = view.shown_weights()
     assert shown_w[0][0, 2] == 1.75
@@ -215,7 +215,7 @@ def test_a_typed_weight_is_drawn_and_the_next_epoch_starts_from_it(window, qtbot
         np.testing.assert_array_equal(a, b)
     # A weight typed at epoch 4 starts a new edit list (the string holds one step's edits).
     view._weight_edit_requested(1, 1, 0, 0.25)
-    assert json.loads(window.params["weight_edits"]) == {"step": 4, "edits": [[1, 1, 0, 0.25]]}
+    assert json.loads(window.params["weight_edits"]) == {"step": 4, "sizes": [2, 4, 2, 1], "edits": [[1, 1, 0, 0.25]]}
 
 
 def test_step_back_shows_the_exact_earlier_weights(window, qtbot):
@@ -446,6 +446,8 @@ def test_edits_with_keeps_one_steps_edits():
     assert json.loads(text) == {"step": 4, "edits": [[2, -1, 0, -2.0], [1, 0, 1, 0.75]]}
     nn_sim.parse_weight_edits(text)  # valid for the simulation
     assert json.loads(nn_view.edits_with(text, 5, 1, 1, 1, 1.0)) == {"step": 5, "edits": [[1, 1, 1, 1.0]]}
+    assert json.loads(nn_view.edits_with("", 0, 1, 0, 0, 2.0, sizes=[2, 4, 1])) == \
+        {"step": 0, "sizes": [2, 4, 1], "edits": [[1, 0, 0, 2.0]]}
 
 
 # -- headless render -------------------------------------------------------------------------------------
