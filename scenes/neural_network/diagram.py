@@ -474,14 +474,19 @@ class NetworkDiagram(QtCore.QObject):
         n_cols = n_layers + 1
         n_max = max(max(sizes), 1)
         spacing_guess = (right - left) / max(n_cols - 1, 1)
-        # Full-size buttons whenever a column's pair fits (any diagram of a 1024 px window); smaller
-        # only where they would overlap the next column's.
-        button = float(np.clip((0.9 * spacing_guess - 4) / 2, BUTTON_MIN, BUTTON_SIZE))
+        # Full-size buttons side by side whenever a column's pair fits; where it would overlap the next
+        # column's (many layers in a small window), + above −, so they stay big enough to hit.
+        stacked = (0.9 * spacing_guess - 4) / 2 < BUTTON_SIZE
+        button = float(np.clip(0.9 * spacing_guess, BUTTON_MIN, BUTTON_SIZE)) if stacked else BUTTON_SIZE
         gap = 4.0 if button >= BUTTON_SIZE else 2.0
+        layer_button = BUTTON_SIZE  # the layer-count pair is alone on its row
+        # Columns too close even for stacked buttons (far below a real window's diagram): no neuron
+        # buttons at all (the panel keeps its controls) rather than overlapping ones.
+        neuron_buttons = 0.9 * spacing_guess >= BUTTON_MIN
         # Vertical bands: layer-count row, neuron buttons row, column titles, then the neurons.
         y_layers = MARGIN
-        y_buttons = y_layers + button + 8
-        y_titles = y_buttons + button + 3
+        y_buttons = y_layers + layer_button + 8
+        y_titles = y_buttons + (2 * button + gap if stacked else button) + 3
         grid_top = y_titles + TITLE_HEIGHT + 6
         grid_h = max(height - grid_top - MARGIN - BIAS_DOT / 2, 10.0)
         pitch_v = grid_h / n_max
@@ -591,17 +596,19 @@ class NetworkDiagram(QtCore.QObject):
 
         pair_w = 2 * button + gap
         for k, (minus, plus) in enumerate(self.neuron_buttons):
-            if k >= hidden:
+            if k >= hidden or not neuron_buttons:
                 minus.hide()
                 plus.hide()
                 continue
             units, name = sizes[k + 1], f"neurons_{k + 1}"
-            x = centres_x[k + 1] - pair_w / 2
-            minus.place(x, y_buttons, button, units > MIN_NEURONS,
+            x = centres_x[k + 1] - (button / 2 if stacked else pair_w / 2)
+            minus_x, minus_y = (x, y_buttons + button + gap) if stacked else (x, y_buttons)
+            plus_x = x if stacked else x + button + gap
+            minus.place(minus_x, minus_y, button, units > MIN_NEURONS,
                         {name: units - 1} if units > MIN_NEURONS else None,
                         f"Remove a neuron from hidden layer {k + 1}" if units > MIN_NEURONS
                         else f"Hidden layer {k + 1} has the fewest neurons ({MIN_NEURONS})")
-            plus.place(x + button + gap, y_buttons, button, units < MAX_NEURONS,
+            plus.place(plus_x, y_buttons, button, units < MAX_NEURONS,
                        {name: units + 1} if units < MAX_NEURONS else None,
                        f"Add a neuron to hidden layer {k + 1}" if units < MAX_NEURONS
                        else f"Hidden layer {k + 1} has the most neurons ({MAX_NEURONS})")
@@ -612,17 +619,18 @@ class NetworkDiagram(QtCore.QObject):
         self.layer_count_text.setAnchor((0.0, 0.5))
         text_width = QtGui.QFontMetricsF(_font(8.5, True)).horizontalAdvance(count_text)
         centre = float(np.mean(centres_x[1:-1])) if hidden else (centres_x[0] + centres_x[-1]) / 2
-        x = centre - (pair_w + 8 + text_width) / 2
+        layer_pair_w = 2 * layer_button + 4
+        x = centre - (layer_pair_w + 8 + text_width) / 2
         minus, plus = self.layer_buttons
-        minus.place(x, y_layers, button, hidden > 0, {"hidden_layers": hidden - 1} if hidden > 0 else None,
+        minus.place(x, y_layers, layer_button, hidden > 0, {"hidden_layers": hidden - 1} if hidden > 0 else None,
                     "Remove the last hidden layer" if hidden > 0 else "There is no hidden layer to remove")
-        plus.place(x + button + gap, y_layers, button, hidden < MAX_HIDDEN_LAYERS,
+        plus.place(x + layer_button + 4, y_layers, layer_button, hidden < MAX_HIDDEN_LAYERS,
                    {"hidden_layers": hidden + 1} if hidden < MAX_HIDDEN_LAYERS else None,
                    "Add a hidden layer" if hidden < MAX_HIDDEN_LAYERS
                    else f"{MAX_HIDDEN_LAYERS} hidden layers is the most")
         minus.show()
         plus.show()
-        self.layer_count_text.setPos(x + pair_w + 8, y_layers + button / 2)
+        self.layer_count_text.setPos(x + layer_pair_w + 8, y_layers + layer_button / 2)
         self.layer_count_text.show()
         # A hovered neuron that no longer exists is left.
         if self._hovered_neuron is not None:

@@ -321,10 +321,31 @@ def test_buttons_stay_clickable_in_a_small_diagram(shown, qtbot):
     diagram.structureRequested.connect(requests.append)
     click_at(qtbot, widget, diagram, button_centre(diagram.neuron_buttons[5][0]))
     assert requests == [{"neurons_6": 7}]
-    # Squeezed far below any window's diagram, buttons shrink rather than overlap their neighbours.
-    widget.resize(300, 220)
-    qtbot.waitUntil(lambda: diagram.view_box.width() < 320)
+    # The diagram of a real 1024 x 640 window is only about 266 x 240 (the panel and the output map take
+    # the rest): with 6 hidden layers each column's + sits above its −, both still >= 18 px.
+    widget.resize(270, 245)
+    qtbot.waitUntil(lambda: diagram.view_box.width() < 280)
     buttons = [b for b in diagram._buttons() if b.isVisible()]
+    assert len(buttons) == 14
+    for k, button in enumerate(buttons):
+        top_left = widget_point(widget, diagram, button.rect.topLeft())
+        bottom_right = widget_point(widget, diagram, button.rect.bottomRight())
+        assert bottom_right.x() - top_left.x() >= 18 and bottom_right.y() - top_left.y() >= 18
+        assert widget.viewport().rect().contains(top_left) and widget.viewport().rect().contains(bottom_right)
+        for other in buttons[k + 1:]:
+            assert not button.rect.intersects(other.rect)
+    minus, plus = diagram.neuron_buttons[2]
+    assert plus.rect.bottom() < minus.rect.top() and plus.rect.left() == minus.rect.left()
+    requests.clear()
+    click_at(qtbot, widget, diagram, button_centre(diagram.neuron_buttons[2][0]))
+    assert requests == [{"neurons_3": 7}]
+    # Squeezed far below any window's diagram, buttons shrink rather than overlap their neighbours.
+    widget.resize(150, 220)
+    qtbot.waitUntil(lambda: diagram.view_box.width() < 170)
+    # Columns closer than the smallest button: no neuron buttons (the panel keeps its controls).
+    assert not any(b.isVisible() for pair in diagram.neuron_buttons for b in pair)
+    buttons = [b for b in diagram._buttons() if b.isVisible()]
+    assert len(buttons) == 2
     for k, button in enumerate(buttons):
         assert button.rect.width() >= diagram_module.BUTTON_MIN
         for other in buttons[k + 1:]:
