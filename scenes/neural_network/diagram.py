@@ -592,7 +592,11 @@ class NetworkDiagram(QtCore.QObject):
                 units = sizes[c]
                 title = str(units) if compact else f"{units} neuron{'s' if units != 1 else ''}"
             item.setText(title)
-            item.setPos(centres_x[c], y_titles)
+            # Centred on its column, but never past the diagram's edges ("no input feature" is wider
+            # than the empty first column).
+            half = QtGui.QFontMetricsF(self._title_font).horizontalAdvance(title) / 2 + 2
+            item.setPos(float(np.clip(centres_x[c], MARGIN + half, max(MARGIN + half, width - MARGIN - half))),
+                        y_titles)
 
         pair_w = 2 * button + gap
         for k, (minus, plus) in enumerate(self.neuron_buttons):

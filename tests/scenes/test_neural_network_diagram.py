@@ -468,6 +468,13 @@ def test_no_input_feature_and_an_empty_net_are_drawn_without_stale_curves(shown)
     show([0, 4, 1])  # "turn on at least one input feature": no input column, only layer 2's curves
     assert curve_count(diagram, 4) == 4
     assert diagram.column_titles[0].toPlainText() == "no input feature"
+    # The title is wider than its empty column: it stays inside the diagram (it was cut at the left).
+    for title in diagram.column_titles:
+        if title.isVisible():
+            # The view box's coordinates are its pixels; a title is centred on its position.
+            half = title.textItem.boundingRect().width() / 2
+            assert half > 10
+            assert title.pos().x() - half >= 0 and title.pos().x() + half <= diagram.view_box.width()
     assert not any(label.isVisible() for label in diagram.input_labels)
     show([0, 1])
     assert curve_count(diagram, 0) == 0
