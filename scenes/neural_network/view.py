@@ -560,8 +560,9 @@ class NeuralNetworkView(SceneView):
             return b
 
         button("Regenerate", "A new random draw of the data set (back to generated data)", self.regenerate)
-        button("Draw points", "Click on the output map to add points of the chosen class "
-                              "(your own classification data; Regenerate returns to generated data)",
+        button("Draw points", "Click on the output map to add points of the chosen class, shift-click or "
+                              "right-click to remove the nearest (your own classification data; Regenerate "
+                              "returns to generated data)",
                self._draw_toggled, checkable=True)
         self.class_group = QtWidgets.QButtonGroup(strip)
         self.class_group.setExclusive(True)
@@ -647,15 +648,38 @@ class NeuralNetworkView(SceneView):
             self.messageRequested.emit("Drawn points are classification data: set the problem to classification")
             return
         label = self.selected_class if label is None else int(label)
-        if self.user_data is not None:
-            points = np.asarray(self.user_data["x"], dtype=float).reshape(-1, 2)
-            labels = np.asarray(self.user_data["labels"], dtype=np.int64)
-        else:
-            points, labels = self._frame_points()
+        points, labels = self._editable_points()
         points = np.vstack([points, [[x, y]]])
         labels = np.append(labels, label)
-        k = int(labels.max()) + 1
-        self.request_data({"x": points, "labels": labels, "names": [f"class {i}" for i in range(k)]})
+        self._request_points(points, labels)
+
+    def remove_nearest(self, x: float, y: float) -> bool:
+        """Remove the point nearest to (x, y) (map coordinates) from the user's points (the shown
+        points become the user's first); False when there is none to remove."""
+        if self.params.get("problem") == "regression":
+            self.messageRequested.emit("Drawn points are classification data: set the problem to classification")
+            return False
+        points, labels = self._editable_points()
+        if len(points) == 0:
+            return False
+        nearest = int(np.argmin(np.hypot(points[:, 0] - x, points[:, 1] - y)))
+        self._request_points(np.delete(points, nearest, axis=0), np.delete(labels, nearest))
+        return True
+
+    def _editable_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The user's points in map coordinates (an import scaled into the square, as shown), or the
+        shown generated points; every click counts, even before the new run is drawn."""
+        if self.user_data is not None:
+            points = np.asarray(self.user_data["x"], dtype=float).reshape(-1, 2)
+            return nn_data.fit_into_square(points)[0], np.asarray(self.user_data["labels"], dtype=np.int64)
+        return self._frame_points()
+
+    def _request_points(self, points: np.ndarray, labels: np.ndarray) -> None:
+        k = int(labels.max()) + 1 if len(labels) else 2
+        names = list((self.user_data or {}).get("names") or [])
+        if len(names) < k:
+            names = [f"class {i}" for i in range(k)]
+        self.request_data({"x": points, "labels": labels, "names": names[:max(k, 2)]})
 
     def regenerate(self) -> None:
         """Back to generated data (also after a session with the user's points was opened: the view
@@ -776,12 +800,17 @@ class NeuralNetworkView(SceneView):
         vb = self.plots["map"].vb
         if not vb.sceneBoundingRect().contains(event.scenePos()):
             return
-        if event.button() != QtCore.Qt.MouseButton.LeftButton:
+        remove = (event.button() == QtCore.Qt.MouseButton.RightButton
+                  or bool(event.modifiers() & QtCore.Qt.KeyboardModifier.ShiftModifier))
+        if event.button() not in (QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.MouseButton.RightButton):
             return
         point = vb.mapSceneToView(event.scenePos())
         domain = nn_data.DOMAIN
         if abs(point.x()) <= domain and abs(point.y()) <= domain:
-            self.add_point(point.x(), point.y())
+            if remove:
+                self.remove_nearest(point.x(), point.y())
+            else:
+                self.add_point(point.x(), point.y())
             event.accept()
 
     # -- showing ----------------------------------------------------------------------------------------------

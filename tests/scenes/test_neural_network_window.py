@@ -395,6 +395,57 @@ def test_drawn_points_become_the_data(window, qtbot):
     assert window.data is None and window.params["data_seed"] == seed + 1
 
 
+def test_shift_and_right_click_remove_the_nearest_point(window, qtbot):
+    view = window.view
+    view.tool_buttons["Draw points"].setChecked(True)
+    view.class_buttons[1].click()
+    for point in ((-5.5, 5.5), (5.5, -5.5)):
+        click_in(qtbot, view, view.plots["map"].vb, QtCore.QPointF(*point))
+    wait_ready(qtbot, window)
+    n = len(window.data["x"])
+    # Shift-click near the first drawn point removes it (and nothing else).
+    qtbot.mouseClick(view.widget.viewport(), QtCore.Qt.MouseButton.LeftButton,
+                     QtCore.Qt.KeyboardModifier.ShiftModifier,
+                     widget_point(view, view.plots["map"].vb, QtCore.QPointF(-5.4, 5.4)))
+    assert len(window.data["x"]) == n - 1
+    # (a click lands within a pixel of the point asked for: 0.05 in data units)
+    assert not np.any(np.all(np.abs(np.asarray(window.data["x"]) - [-5.5, 5.5]) < 0.05, axis=1))
+    assert np.any(np.all(np.abs(np.asarray(window.data["x"]) - [5.5, -5.5]) < 0.05, axis=1))
+    # A right-click removes the nearest too, counted before the new run is drawn.
+    qtbot.mouseClick(view.widget.viewport(), QtCore.Qt.MouseButton.RightButton,
+                     QtCore.Qt.KeyboardModifier.NoModifier,
+                     widget_point(view, view.plots["map"].vb, QtCore.QPointF(5.4, -5.4)))
+    assert len(window.data["x"]) == n - 2
+    wait_ready(qtbot, window)
+    data = window.session.frame.data
+    assert sum(len(data[f"{s}_x"]) for s in ("train", "validation", "test")) == n - 2
+
+
+def test_a_point_drawn_on_a_scaled_import_lands_where_it_was_clicked(window, qtbot, tmp_path):
+    # The file's points lie far outside the square: they are shown scaled into it; a drawn point is
+    # in map coordinates, so the data becomes the shown points plus the new one (names kept).
+    rows = ["x,y,label"] + [f"{100 * math.cos(t):.4f},{100 * math.sin(t):.4f},{'inner' if i % 2 else 'outer'}"
+                            for i, t in enumerate(np.linspace(0, 6, 40))]
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    view = window.view
+    assert view.import_csv(str(path))
+    wait_ready(qtbot, window)
+    shown = np.concatenate([window.session.frame.data[f"{s}_x"] for s in ("train", "validation", "test")])
+    assert np.abs(shown).max() <= 6.0
+    view.tool_buttons["Draw points"].setChecked(True)
+    click_in(qtbot, view, view.plots["map"].vb, QtCore.QPointF(0.5, -0.5))
+    wait_ready(qtbot, window)
+    data = window.session.frame.data
+    after = np.concatenate([data[f"{s}_x"] for s in ("train", "validation", "test")])
+    assert len(after) == 41
+    assert np.any(np.all(np.abs(after - [0.5, -0.5]) < 0.05, axis=1))
+    # The imported points stay where they were shown.
+    for p in shown:
+        assert np.any(np.all(np.abs(after - p) < 1e-9, axis=1))
+    assert list(window.data["names"]) == ["inner", "outer"] or list(window.data["names"]) == ["outer", "inner"]
+
+
 def test_imported_csv_is_the_data_and_a_bad_one_changes_nothing(window, qtbot, tmp_path):
     view = window.view
     messages = []
