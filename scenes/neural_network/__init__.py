@@ -101,9 +101,9 @@ PARAMS = (
     Bool("show_test", False, "Also draw the test points (outlined) on the output map.", label="Show test data",
          live=True, group="View"),
     # Typed weights: set by clicking a weight in the diagram, never by a panel control.
-    Text("weight_edits", "", f"Weights typed in the diagram as JSON {{\"step\": S, \"edits\": [[layer, i, j, "
-         f"value], ...]}} (i = -1: the bias; |value| <= {MAX_EDIT_VALUE:g}), applied at the epoch they were "
-         f"typed at.", max_length=MAX_EDITS_CHARS, check=check_weight_edits, live=True, hidden=True,
+    Text("weight_edits", "", f"Weights typed in the diagram as JSON {{\"step\": S, \"sizes\": [...], \"edits\": "
+         f"[[layer, i, j, value], ...]}} (i = -1: the bias; |value| <= {MAX_EDIT_VALUE:g}; sizes, optional, the "
+         f"network they fit), applied at the epoch they were typed at.", max_length=MAX_EDITS_CHARS, check=check_weight_edits, live=True, hidden=True,
          group="Network"),
 )
 
