@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
@@ -25,6 +26,25 @@ def nice_ceiling(value: float) -> float:
         if factor * power >= value * (1 - 1e-12):
             return factor * power
     return 10.0 * power
+
+
+def same_values(old: tuple | None, new: tuple) -> bool:
+    """True if every value of ``new`` equals the one in ``old`` (arrays by value, NaN equal to NaN):
+    a view redraws an item only when what it shows changed."""
+    if old is None or len(old) != len(new):
+        return False
+    for a, b in zip(old, new):
+        if a is b:
+            continue
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            a, b = np.asarray(a), np.asarray(b)
+            if a.shape != b.shape or a.dtype.kind != b.dtype.kind:
+                return False
+            if not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+                return False
+        elif a != b:
+            return False
+    return True
 
 
 def cache_static(*items: QtWidgets.QGraphicsItem) -> None:

@@ -20,7 +20,7 @@ from explorer.contours import contour_path
 from explorer.jobs import JobRunner
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView
+from explorer.ui.view import SceneView, same_values
 from scenes.decision_boundaries import models
 from scenes.decision_boundaries import sim as scene_sim
 
@@ -275,24 +275,6 @@ def _set_points(item: pg.ScatterPlotItem, points: np.ndarray, **style) -> None:
     elif item.isVisible() or len(item.data):
         item.clear()
         item.setVisible(False)
-
-
-def _same(old: tuple | None, new: tuple) -> bool:
-    """True if every value of ``new`` equals the one in ``old`` (arrays by value, NaN equal to NaN)."""
-    if old is None or len(old) != len(new):
-        return False
-    for a, b in zip(old, new):
-        if a is b:
-            continue
-        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-            a, b = np.asarray(a), np.asarray(b)
-            if a.shape != b.shape or a.dtype.kind != b.dtype.kind:
-                return False
-            if not np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
-                return False
-        elif a != b:
-            return False
-    return True
 
 
 _frozen_with: set[str] = set()
@@ -921,7 +903,7 @@ class DecisionBoundaryView(SceneView):
     def _changed(self, name: str, *values) -> bool:
         """True (and remember ``values``) unless they equal what ``name`` last showed. Items are
         only touched when their data changes: any setData, setRange or setText repaints them."""
-        if _same(self._last.get(name), values):
+        if same_values(self._last.get(name), values):
             return False
         self._last[name] = values
         return True

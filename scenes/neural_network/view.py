@@ -42,7 +42,7 @@ from explorer import datasets
 from explorer.jobs import JobRunner
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, cache_static, nice_ceiling, place_cells
+from explorer.ui.view import SceneView, cache_static, nice_ceiling, place_cells, same_values
 from scenes.neural_network import data as nn_data
 from scenes.neural_network import net
 from scenes.neural_network import sim as nn_sim
@@ -204,23 +204,6 @@ class GridMaps:
             rgba = unit_rgba(sample, self.kind(layer), self.activation, self.output, 0, scale)
             stacks.append(np.ascontiguousarray(rgba.reshape(side, side, -1, 4).transpose(2, 0, 1, 3)))
         return stacks
-
-
-def _same(old, new) -> bool:
-    """Equal tuples of values (arrays by value)."""
-    if old is None or len(old) != len(new):
-        return False
-    for a, b in zip(old, new):
-        if a is b:
-            continue
-        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-            a, b = np.asarray(a), np.asarray(b)
-            if a.shape != b.shape or a.dtype.kind != b.dtype.kind or not np.array_equal(
-                    a, b, equal_nan=a.dtype.kind == "f"):
-                return False
-        elif a != b:
-            return False
-    return True
 
 
 def frame_weights(frame: Frame, edits: str = "") -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -819,7 +802,7 @@ class NeuralNetworkView(SceneView):
 
     def _changed(self, name: str, *values) -> bool:
         """True (and remember ``values``) unless they equal what ``name`` last showed."""
-        if _same(self._last.get(name), values):
+        if same_values(self._last.get(name), values):
             return False
         self._last[name] = values
         return True
