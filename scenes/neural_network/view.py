@@ -988,12 +988,16 @@ class NeuralNetworkView(SceneView):
             self._metrics_mode = mode
             if classification:
                 metrics.setTitle("Test set: true × predicted", size=TITLE_SIZE)
+                self.metrics_text.setFont(QtGui.QFont())
                 for side in ("left", "bottom"):
                     metrics.showAxis(side)
                     metrics.getAxis(side).setTicks([[(i, str(i)) for i in range(k)], []])
                 self.confusion.show()
             else:
                 metrics.setTitle("Regression fit", size=TITLE_SIZE)
+                big = QtGui.QFont()
+                big.setPointSizeF(big.pointSizeF() * 1.4)  # four numbers alone in the panel: readable
+                self.metrics_text.setFont(big)
                 metrics.hideAxis("left")
                 metrics.hideAxis("bottom")
                 self.confusion.hide()
