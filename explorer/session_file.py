@@ -497,7 +497,8 @@ def user_points(data: Any) -> Any:
 
 #: Scene id -> checker of its user data. A scene not listed takes no user data. A new scene that
 #: takes user points (datasets.from_user) lists itself here with ``user_points``.
-USER_DATA: dict[str, Callable[[Any], Any]] = {"decision-boundaries": user_points, "neural-network": user_points}
+USER_DATA: dict[str, Callable[[Any], Any]] = {"decision-boundaries": user_points, "neural-network": user_points,
+                                               "kmeans": user_points}
 
 
 def _data(scene: Scene, data: Any) -> Any:

@@ -1,0 +1,492 @@
+"""K-Means scene (data, simulation, parameters): against scikit-learn's KMeans and generators, the
+D² distribution of k-means++ and the session/timeline machinery."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from explorer import scene as registry
+from explorer import session_file
+from explorer.params import ParamError, find
+from explorer.session import Session, frame_to_jsonable
+from explorer.timeline import Timeline
+from scenes.kmeans import PARAMS, PRESETS, SCENE, data
+from scenes.kmeans.sim import (Simulation, d2_probabilities, lloyd, nearest, parse_centroids_set, sq_distances,
+                               update_centroids)
+from tests.strategies import param_space
+
+FRAME_KEYS = {"points", "labels", "centroids", "previous_centroids", "phase", "iteration", "inertia",
+              "inertia_history", "converged", "empty_clusters", "pick_probabilities", "k", "algorithm", "changed"}
+
+
+def params(**overrides):
+    return SCENE.resolve(overrides)
+
+
+def placed(step, centroids):
+    return json.dumps({"step": step, "centroids": [list(map(float, c)) for c in centroids]})
+
+
+def run_to_end(sim, limit=2000):
+    frames = [sim.frame()]
+    while not frames[-1].done and len(frames) < limit:
+        frames.append(sim.step())
+    return frames
+
+
+def sklearn_kmeans(x, centroids, max_iter=300):
+    from sklearn.cluster import KMeans
+    return KMeans(len(centroids), init=np.asarray(centroids), n_init=1, algorithm="lloyd", max_iter=max_iter,
+                  tol=0).fit(x)
+
+
+@pytest.fixture
+def registered(monkeypatch):
+    """The scene in the registry (session files name registered scenes; K3 registers it for real)."""
+    if "scenes.kmeans" not in registry.SCENE_MODULES:
+        monkeypatch.setattr(registry, "SCENE_MODULES", (*registry.SCENE_MODULES, "scenes.kmeans"))
+
+
+# -- the maths against independent truth ----------------------------------------------------------------
+def test_gemm_distances_and_nearest_equal_direct_differences():
+    rng = np.random.default_rng(0)
+    x, c = rng.normal(size=(500, 2)) * 5, rng.normal(size=(7, 2)) * 5
+    direct = ((x[:, None, :] - c[None, :, :]) ** 2).sum(axis=2)
+    np.testing.assert_allclose(sq_distances(x, c), direct, rtol=1e-12, atol=1e-9)
+    np.testing.assert_array_equal(nearest(x, c), direct.argmin(axis=1))
+
+
+@pytest.mark.parametrize("dataset", data.DATASETS)
+@pytest.mark.parametrize("init", ["random_points", "random_partition", "kmeans_plus_plus"])
+def test_half_steps_end_where_sklearn_kmeans_ends_from_the_same_centroids(dataset, init):
+    p = params(dataset=dataset, init=init, k=5, n_samples=800, true_clusters=4, data_seed=2)
+    sim = Simulation(p, 1)
+    frames = run_to_end(sim)
+    start = next(f for f in frames if f.data["phase"] == "init").data["centroids"]
+    last = frames[-1]
+    km = sklearn_kmeans(last.data["points"], start)
+    assert last.data["converged"]
+    np.testing.assert_array_equal(last.data["labels"], km.labels_)
+    np.testing.assert_allclose(last.data["centroids"], km.cluster_centers_, rtol=0, atol=1e-9)
+    assert last.data["inertia"] == pytest.approx(km.inertia_, rel=1e-10)
+    assert last.data["iteration"] == km.n_iter_
+    assert last.message.startswith(f"converged after {km.n_iter_} iterations")
+
+
+@pytest.mark.parametrize("max_iter", [1, 2, 3])
+def test_max_iter_stops_where_sklearn_stops(max_iter):
+    p = params(dataset="anisotropic", k=6, n_samples=2000, max_iter=max_iter, init="random_points")
+    frames = run_to_end(Simulation(p, 3))
+    last = frames[-1]
+    km = sklearn_kmeans(last.data["points"], frames[0].data["centroids"], max_iter=max_iter)
+    assert km.n_iter_ == max_iter and not last.data["converged"]
+    np.testing.assert_array_equal(last.data["labels"], km.labels_)
+    np.testing.assert_allclose(last.data["centroids"], km.cluster_centers_, rtol=0, atol=1e-9)
+    assert last.data["inertia"] == pytest.approx(km.inertia_, rel=1e-10)
+    assert f"max_iter = {max_iter}" in last.message
+    # max_iter assigns and updates, then the last assign: 2 * max_iter + 1 half-steps.
+    assert last.step == 2 * max_iter + 1
+
+
+def test_each_update_moves_every_centroid_to_the_mean_of_its_points():
+    sim = Simulation(params(k=4, true_clusters=4), 0)
+    for _ in range(6):
+        assign = sim.step()
+        update = sim.step()
+        assert (assign.data["phase"], update.data["phase"]) == ("assign", "update")
+        labels = assign.data["labels"]
+        np.testing.assert_array_equal(update.data["labels"], labels)
+        np.testing.assert_array_equal(update.data["previous_centroids"], assign.data["centroids"])
+        for j in range(4):
+            np.testing.assert_allclose(update.data["centroids"][j], assign.data["points"][labels == j].mean(axis=0),
+                                       rtol=0, atol=1e-12)
+
+
+def test_inertia_never_increases_across_half_steps():
+    for seed in range(8):
+        frames = run_to_end(Simulation(params(dataset="unequal_variance", k=7, n_samples=1500), seed))
+        inertia = [f.data["inertia"] for f in frames if f.data["phase"] in ("assign", "update")]
+        assert len(inertia) >= 3
+        assert all(b <= a * (1 + 1e-12) for a, b in zip(inertia, inertia[1:]))
+        history = frames[-1].data["inertia_history"]
+        np.testing.assert_array_equal(history, [f.data["inertia"] for f in frames if f.data["phase"] == "assign"])
+
+
+def test_an_empty_cluster_is_relocated_as_sklearn_does():
+    # Two centroids far from every point: their clusters are empty after the first assign.
+    rng = np.random.default_rng(4)
+    x = np.vstack([rng.normal(0, 1, (60, 2)), rng.normal(8, 1, (40, 2))])
+    start = np.array([[0.0, 0.0], [8.0, 8.0], [100.0, 100.0], [-100.0, 90.0]])
+    labels = nearest(x, start)
+    new, relocated = update_centroids(x, labels, start)
+    np.testing.assert_array_equal(relocated, [2, 3])
+    # sklearn's own Cython routine on the same sums, as its Lloyd iteration calls it.
+    from sklearn.cluster._k_means_common import _relocate_empty_clusters_dense
+    sums = np.zeros((4, 2))
+    np.add.at(sums, labels, x)
+    weights = np.bincount(labels, minlength=4).astype(np.float64)
+    _relocate_empty_clusters_dense(x, np.ones(len(x)), start, sums, weights, labels.astype(np.int32))
+    np.testing.assert_allclose(new, sums / weights[:, None], rtol=0, atol=1e-12)
+    # And the whole run equals sklearn's KMeans from this start.
+    sim = Simulation(params(init="manual", k=4), 0, data={"x": x.tolist()})
+    sim.set_params(params(init="manual", k=4, centroids_set=placed(0, start)))
+    frames = run_to_end(sim)
+    update = frames[2]
+    assert update.data["phase"] == "update" and list(update.data["empty_clusters"]) == [2, 3]
+    assert "empty cluster 2, 3 relocated" in update.message
+    km = sklearn_kmeans(x, start)
+    np.testing.assert_array_equal(frames[-1].data["labels"], km.labels_)
+    np.testing.assert_allclose(frames[-1].data["centroids"], km.cluster_centers_, rtol=0, atol=1e-9)
+
+
+def test_lloyd_helper_is_the_half_steps():
+    sim = Simulation(params(k=6, n_samples=3000, dataset="uniform"), 5)
+    frames = run_to_end(sim)
+    labels, centroids, inertia, n_iter = lloyd(frames[0].data["points"], frames[0].data["centroids"], 300)
+    np.testing.assert_array_equal(labels, frames[-1].data["labels"])
+    np.testing.assert_array_equal(centroids, frames[-1].data["centroids"])
+    assert inertia == frames[-1].data["inertia"] and n_iter == frames[-1].data["iteration"]
+
+
+# -- k-means++ ----------------------------------------------------------------------------------------
+def test_kmeans_plus_plus_is_one_frame_per_pick_with_the_d2_probabilities():
+    k = 4
+    sim = Simulation(params(init="kmeans_plus_plus", k=k, n_samples=300), 2)
+    frame = sim.frame()
+    x = frame.data["points"]
+    for pick in range(k):
+        assert frame.data["phase"] == "init_pick" and len(frame.data["centroids"]) == pick
+        p = frame.data["pick_probabilities"]
+        if pick == 0:
+            np.testing.assert_allclose(p, 1 / len(x))
+        else:
+            d2 = ((x[:, None, :] - frame.data["centroids"][None]) ** 2).sum(axis=2).min(axis=1)
+            np.testing.assert_allclose(p, d2 / d2.sum(), rtol=1e-9, atol=1e-15)
+        frame = sim.step()
+    assert frame.data["phase"] == "init" and len(frame.data["centroids"]) == k
+    assert len(frame.data["pick_probabilities"]) == 0
+    # Each pick is a data point, no point picked twice.
+    assert len({tuple(c) for c in frame.data["centroids"]}) == k
+    assert all((x == c).all(axis=1).any() for c in frame.data["centroids"])
+    assert sim.step().data["phase"] == "assign"
+
+
+def test_kmeans_plus_plus_picks_follow_the_d2_distribution():
+    """Chi-squared test of the second pick over 4,000 seeds (fixed seeds: it cannot flake)."""
+    from scipy.stats import chisquare
+    x = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0], [3.0, 3.0], [-2.0, 1.0], [0.5, -1.5]])
+    user = {"x": x.tolist()}
+    counts = np.zeros((len(x), len(x)))
+    for seed in range(4000):
+        sim = Simulation(params(init="kmeans_plus_plus", k=2), seed, data=user)
+        first = sim.step().data["centroids"][0]
+        second = sim.step().data["centroids"][1]
+        i = int(np.flatnonzero((x == first).all(axis=1))[0])
+        counts[i, int(np.flatnonzero((x == second).all(axis=1))[0])] += 1
+    # The first pick is uniform.
+    assert chisquare(counts.sum(axis=1)).pvalue > 1e-3
+    # Given the first pick i, the second is drawn with D² / ΣD².
+    observed, expected = [], []
+    for i in range(len(x)):
+        p = d2_probabilities(x, x[i:i + 1])
+        assert counts[i, i] == 0
+        keep = p > 0
+        observed.extend(counts[i][keep])
+        expected.extend(p[keep] * counts[i].sum())
+    result = chisquare(observed, expected, ddof=len(x))  # ddof: the row totals were fitted
+    assert result.pvalue > 1e-3
+    # A planted bug (uniform second pick) would fail this test.
+    uniform = [counts[i].sum() / (len(x) - 1) for i in range(len(x)) for _ in range(len(x) - 1)]
+    assert chisquare(observed, uniform, ddof=len(x)).pvalue < 1e-6
+
+
+def test_n_init_starts_from_the_best_initialisation_and_says_so():
+    p = params(dataset="blobs", true_clusters=6, cluster_std=0.5, k=6, n_samples=600, data_seed=11,
+               init="random_points")
+    finals = []
+    for run in range(8):
+        from scenes.kmeans.sim import initial_centroids
+        x = Simulation(p, 0).points
+        finals.append(lloyd(x, initial_centroids(x, 6, "random_points", 0, run), 300)[2])
+    assert max(finals) > min(finals) * 1.05  # some initialisations end in a worse local optimum
+    best = run_to_end(Simulation({**p, "n_init": 8}, 0))[-1]
+    assert best.data["inertia"] == pytest.approx(min(finals), rel=1e-12)
+    assert "best of 8 initialisations" in best.message
+    single = run_to_end(Simulation(p, 0))[-1]
+    assert single.data["inertia"] == pytest.approx(finals[0], rel=1e-12)
+
+
+# -- states with a message -----------------------------------------------------------------------------
+def test_k_larger_than_the_points_is_a_message_state():
+    sim = Simulation(params(k=12, n_samples=10), 0)
+    frame = sim.frame()
+    assert frame.done and sim.done and "need at least 12 points" in frame.message
+    assert sim.step().step == 0
+    sim = Simulation(params(k=5), 0, data={"x": [[0, 0], [1, 1], [2, 2]]})
+    assert sim.done and "only 3" in sim.frame().message
+
+
+@pytest.mark.parametrize("user, words", [({"x": []}, "no points"), ({"x": [[0, math.inf]]}, "infinite"),
+                                         ({"x": [[1, 2, 3]]}, "pairs"), ("points", "mapping")])
+def test_bad_user_data_is_a_message_state(user, words):
+    sim = Simulation(params(), 0, data=user)
+    assert sim.done and words in sim.frame().message
+
+
+def test_user_points_cluster_and_their_labels_are_ignored():
+    x = [[0, 0], [0.1, 0], [5, 5], [5.1, 5], [0, 0.2], [5, 5.2]]
+    with_labels = run_to_end(Simulation(params(k=2), 0, data={"x": x, "labels": [0] * 6}))[-1]
+    without = run_to_end(Simulation(params(k=2), 0, data={"x": x}))[-1]
+    np.testing.assert_array_equal(with_labels.data["labels"], without.data["labels"])
+    assert len(set(with_labels.data["labels"][[0, 1, 4]])) == 1 != len(set(with_labels.data["labels"][[0, 2]]))
+    assert "your own 6 points" in with_labels.message
+
+
+def test_manual_init_waits_for_k_centroids():
+    sim = Simulation(params(init="manual", k=3), 0)
+    assert sim.done and "0 of 3 placed" in sim.frame().message
+    sim.set_params(params(init="manual", k=3, centroids_set=placed(0, [[0, 0], [1, 1]])))
+    assert sim.done and "2 of 3 placed" in sim.frame().message
+    start = [[0, 0], [1, 1], [-5, 5]]
+    sim.set_params(params(init="manual", k=3, centroids_set=placed(0, start)))
+    assert not sim.done
+    last = run_to_end(sim)[-1]
+    km = sklearn_kmeans(last.data["points"], start)
+    np.testing.assert_array_equal(last.data["labels"], km.labels_)
+
+
+# -- frames, restore, timeline, session -------------------------------------------------------------------
+def test_frame_keys_are_the_contract():
+    for init in ("random_points", "kmeans_plus_plus", "manual"):
+        frame = Simulation(params(init=init), 0).frame()
+        assert set(frame.data) == FRAME_KEYS
+    frame = Simulation(params(), 0).step()
+    d = frame.data
+    assert d["labels"].dtype.kind == "i" and d["labels"].shape == (500,)
+    assert d["centroids"].shape == d["previous_centroids"].shape == (3, 2)
+    assert d["algorithm"] == "lloyd" and d["k"] == 3
+    first = Simulation(params(), 0).frame()
+    assert (first.data["labels"] == -1).all() and math.isnan(first.data["inertia"])
+    assert first.data["iteration"] == 0 and len(first.data["inertia_history"]) == 0
+
+
+def test_frames_share_the_points_and_unchanged_labels():
+    sim = Simulation(params(), 0)
+    a, b = sim.step(), sim.step()
+    assert a.data["points"] is b.data["points"] is sim.points and not sim.points.flags.writeable
+    assert a.data["labels"] is b.data["labels"]
+
+
+def test_restore_is_exact():
+    sim = Simulation(params(init="kmeans_plus_plus", k=5), 3)
+    frames = [sim.frame()] + [sim.step() for _ in range(12)]
+    for index in (0, 3, 6, 9):
+        sim.restore(frames[index])
+        again = [sim.step() for _ in range(12 - index)]
+        for x, y in zip(again, frames[index + 1:]):
+            assert x.message == y.message and x.step == y.step
+            for key in FRAME_KEYS:
+                np.testing.assert_array_equal(x.data[key], y.data[key])
+
+
+def test_timeline_step_back_gives_the_exact_earlier_frames():
+    p = params(init="kmeans_plus_plus", k=5)
+    timeline = Timeline(Simulation(p, 1), p, capacity=6, recent=2)
+    recorded = [timeline.current]
+    for _ in range(14):
+        recorded.append(timeline.forward())
+    for step in (13, 12, 7, 2, 0):
+        frame = timeline.seek(step)
+        for key in FRAME_KEYS:
+            np.testing.assert_array_equal(frame.data[key], recorded[step].data[key])
+        assert frame.message == recorded[step].message
+
+
+def test_coarse_step_finishes_the_iteration():
+    p = params(init="kmeans_plus_plus", k=4)
+    fine, coarse = Simulation(p, 0), Simulation(p, 0)
+    first = coarse.step(coarse=True)  # the whole initialisation
+    for _ in range(4):
+        fine.step()
+    np.testing.assert_array_equal(first.data["centroids"], fine.frame().data["centroids"])
+    assert first.data["phase"] == "init"
+    for _ in range(3):
+        whole = coarse.step(coarse=True)
+        fine.step()
+        half = fine.step()
+        assert whole.data["phase"] == "update"
+        for key in ("labels", "centroids", "previous_centroids", "inertia", "inertia_history"):
+            np.testing.assert_array_equal(whole.data[key], half.data[key])
+    fine.step()  # an assign: a coarse step now only updates
+    assert coarse.step().data["phase"] == "assign"
+    np.testing.assert_array_equal(coarse.step(coarse=True).data["centroids"], fine.step().data["centroids"])
+
+
+def test_a_drag_continues_the_run_from_the_dragged_centroids():
+    p = params(k=3)
+    sim = Simulation(p, 0)
+    for _ in range(4):
+        sim.step()
+    moved = np.array(sim.frame().data["centroids"])
+    moved[0] += [3.0, -2.0]
+    sim.set_params({**p, "centroids_set": placed(4, moved)})
+    after = sim.step()
+    assert after.data["phase"] == "assign"
+    np.testing.assert_array_equal(after.data["centroids"], moved)
+    np.testing.assert_array_equal(after.data["labels"], nearest(after.data["points"], moved))
+    # A drag for another step, or of the wrong number of centroids, does nothing.
+    here = sim.frame()
+    expected = sim.step()
+    sim.restore(here)
+    sim.set_params({**p, "centroids_set": placed(99, moved + 1)})
+    sim.set_params({**p, "centroids_set": placed(5, moved[:2])})
+    assert "ignored 2 dragged centroid(s)" in sim.frame().message
+    np.testing.assert_array_equal(sim.step().data["centroids"], expected.data["centroids"])
+
+
+def test_a_drag_after_convergence_restarts_the_run():
+    p = params(k=3)
+    sim = Simulation(p, 0)
+    last = run_to_end(sim)[-1]
+    assert sim.done
+    moved = np.array(last.data["centroids"]) + [[4.0, 4.0], [0, 0], [0, 0]]
+    sim.set_params({**p, "centroids_set": placed(last.step, moved)})
+    assert not sim.done
+    assert not sim.step().data["converged"]
+
+
+def test_a_drag_through_the_session_survives_save_and_reopen(registered):
+    session = Session(SCENE, {"k": 4, "true_clusters": 4}, 6)
+    session.forward(3)
+    moved = np.array(session.frame.data["centroids"]) + [[2.0, 0.0], [0, 0], [0, -3.0], [0, 0]]
+    session.set_params({"centroids_set": placed(3, moved)})
+    session.forward(5)
+    undragged = Session(SCENE, {"k": 4, "true_clusters": 4}, 6)
+    undragged.forward(8)
+    assert not np.array_equal(undragged.frame.data["inertia_history"], session.frame.data["inertia_history"])
+    reopened = Session.from_dict(json.loads(json.dumps(session.to_dict())))
+    assert reopened.step == session.step
+    for key in FRAME_KEYS:
+        np.testing.assert_array_equal(reopened.frame.data[key], session.frame.data[key])
+    # Stepping back over the drag and forward again replays it.
+    expected = session.frame
+    session.seek(2)
+    session.seek(expected.step)
+    np.testing.assert_array_equal(session.frame.data["centroids"], expected.data["centroids"])
+
+
+def test_manual_centroids_at_step_zero_replay_and_reopen(registered):
+    session = Session(SCENE, {"init": "manual", "k": 2}, 0)
+    assert session.done
+    session.set_params({"centroids_set": placed(0, [[-5, 0], [5, 5]])})
+    assert not session.done
+    session.forward(4)
+    reopened = Session.from_dict(json.loads(json.dumps(session.to_dict())))
+    np.testing.assert_array_equal(reopened.frame.data["centroids"], session.frame.data["centroids"])
+    expected = session.frame
+    session.restart()
+    np.testing.assert_array_equal(session.forward(4).data["centroids"], expected.data["centroids"])
+
+
+def test_session_file_takes_user_points_and_frames_are_json(registered):
+    session = Session(SCENE, {"k": 2}, 0, data={"x": [[0, 0], [1, 0], [5, 5], [6, 5]], "labels": [0, 0, 0, 0]})
+    session.forward(3)
+    document = json.loads(json.dumps(session.to_dict()))
+    assert session_file.validate(document).data["x"] == [[0, 0], [1, 0], [5, 5], [6, 5]]
+    reopened = Session.from_dict(document)
+    np.testing.assert_array_equal(reopened.frame.data["labels"], session.frame.data["labels"])
+    out = json.loads(json.dumps(frame_to_jsonable(session.frame), allow_nan=False))
+    assert {"points", "labels", "centroids", "inertia"} <= set(out)
+
+
+# -- parameters --------------------------------------------------------------------------------------------
+def test_parse_centroids_set_is_strict():
+    assert parse_centroids_set("") is None
+    step, c = parse_centroids_set(placed(3, [[1, 2], [3.5, -4]]))
+    assert step == 3 and c.tolist() == [[1, 2], [3.5, -4]]
+    for bad in ("{", "[]", '{"step": 0}', '{"step": -1, "centroids": [[0, 0]]}', '{"step": 1.5, "centroids": [[0, 0]]}',
+                '{"step": true, "centroids": [[0, 0]]}', '{"step": 0, "centroids": []}',
+                '{"step": 0, "centroids": [[0, 0, 0]]}', '{"step": 0, "centroids": [[0, "1"]]}',
+                '{"step": 0, "centroids": [[0, NaN]]}', '{"step": 0, "centroids": [[0, 1e300]]}',
+                '{"step": 0, "centroids": [[0, true]]}', '{"step": 0, "centroids": [[0, 0]], "x": 1}',
+                json.dumps({"step": 0, "centroids": [[0, 0]] * 13})):
+        with pytest.raises(ParamError):
+            parse_centroids_set(bad)
+    with pytest.raises(ParamError, match="centroids_set: "):
+        find(PARAMS, "centroids_set").validate('{"step": 0}')
+
+
+def test_params_the_spec_names():
+    names = {p.name for p in PARAMS}
+    assert {"dataset", "n_samples", "true_clusters", "cluster_std", "data_seed", "k", "init", "n_init", "max_iter",
+            "algorithm", "centroids_set"} <= names
+    assert find(PARAMS, "centroids_set").live and find(PARAMS, "centroids_set").hidden
+    assert find(PARAMS, "n_samples").maximum == 10000 and find(PARAMS, "k").maximum == 12
+    assert SCENE.coarse_step == "Step iteration"
+
+
+def test_every_help_is_one_sentence():
+    for p in PARAMS:
+        assert p.help.endswith(".") and p.help.count(". ") == 0, p.name
+
+
+def test_presets_are_valid():
+    for preset in PRESETS:
+        SCENE.resolve(preset.values)
+        assert preset.description
+
+
+def test_data_sets_are_sklearns_generators():
+    from sklearn.datasets import make_blobs, make_moons
+    x = data.generate("blobs", 300, 4, 0.7, 9)
+    np.testing.assert_array_equal(x, make_blobs(300, centers=4, cluster_std=0.7, random_state=9)[0])
+    np.testing.assert_array_equal(data.generate("anisotropic", 300, 3, 1.0, 9),
+                                  make_blobs(300, centers=3, random_state=9)[0] @ data.ANISOTROPIC)
+    np.testing.assert_array_equal(data.generate("moons", 200, 1, 1.0, 2),
+                                  data.SHAPE_SCALE * make_moons(200, noise=data.SHAPE_NOISE, random_state=2)[0])
+    assert data.unequal_sizes(610, 3) == [500, 100, 10] or sum(data.unequal_sizes(610, 3)) == 610
+    assert sum(data.unequal_sizes(10, 8)) == 10 and min(data.unequal_sizes(10, 8)) >= 1
+    for name in data.DATASETS:
+        for n in (10, 10000):
+            x = data.generate(name, n, 8, 5.0, 1)
+            assert x.shape == (n, 2) and np.isfinite(x).all() and not x.flags.writeable
+
+
+# Data size narrowed to 10..300 (the log slider reaches 10,000, where 200 runs of many half-steps would
+# take minutes); every other parameter spans its whole declared range.
+FAST = {"n_samples": st.integers(10, 300)}
+CENTROIDS = st.one_of(st.just(""), st.builds(
+    lambda step, pts: placed(step, pts), st.integers(0, 6),
+    st.lists(st.tuples(st.floats(-50, 50), st.floats(-50, 50)), min_size=1, max_size=12)))
+USER = st.one_of(st.none(), st.none(), st.lists(st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6)).map(list),
+                                                max_size=30).map(lambda x: {"x": x}))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=param_space(PARAMS, FAST, log_scale=True), seed=st.integers(0, 2**31 - 1), later=CENTROIDS,
+       user=USER)
+def test_any_parameters_cluster_without_exceptions(values, seed, later, user):
+    p = SCENE.resolve(values)
+    sim = Simulation(p, seed, data=user)
+    frames = [sim.frame()]
+    for index in range(6):
+        if index == 3:
+            sim.set_params({**p, "centroids_set": later})
+        frames.append(sim.step(coarse=index == 4))
+    n = len(sim.points)
+    for frame in frames:
+        d = frame.data
+        assert frame.message
+        assert np.isfinite(d["centroids"]).all()
+        assert d["labels"].shape == (n,) and d["labels"].min(initial=-1) >= -1
+        assert d["labels"].max(initial=-1) < max(p["k"], len(d["centroids"]))
+        if d["phase"] in ("assign", "update"):
+            assert len(d["centroids"]) == p["k"] and math.isfinite(d["inertia"])
+    if n < p["k"] and user is None:
+        assert frames[-1].done and "need at least" in frames[-1].message
+    json.dumps(frame_to_jsonable(frames[-1]), allow_nan=False)
