@@ -32,11 +32,15 @@ PARAMS = (
     Int("n_init", 1, "Number of initialisations tried; the run shown starts from the one with the lowest final "
         "inertia.", minimum=1, maximum=20, label="Initialisations", group="Clustering",
         show_if={"init": ("random_points", "random_partition", "kmeans_plus_plus")}),
-    Int("max_iter", 300, "Number of iterations (assign + update) after which the run stops unconverged.",
+    Int("max_iter", 300, "Number of iterations (assign + update, E + M; mini-batch: batches) after which the run "
+        "stops.",
         minimum=1, maximum=300, label="Max iterations", group="Clustering"),
-    Choice("algorithm", "lloyd", "Lloyd's K-Means: assign every point to its nearest centroid, then move every "
-           "centroid to the mean of its points.", choices=ALGORITHMS, labels=("Lloyd (K-Means)",)[:len(ALGORITHMS)],
-           group="Clustering"),
+    Choice("algorithm", "lloyd", "Lloyd's K-Means (centroids to the means of their points), mini-batch K-Means "
+           "(centroids nudged towards a random batch with per-centroid learning rates) or a Gaussian mixture fitted "
+           "by EM (soft responsibilities, means and covariances).", choices=ALGORITHMS,
+           labels=("Lloyd (K-Means)", "Mini-batch K-Means", "Gaussian mixture (EM)"), group="Clustering"),
+    Int("batch_size", 100, "Points drawn (with replacement) for each mini-batch update.", minimum=1, maximum=1024,
+        log=True, label="Batch size", group="Clustering", show_if={"algorithm": ("minibatch",)}),
     # Placed and dragged centroids: set by the view (click, drag), never by a panel control.
     Text("centroids_set", "", f"Centroids placed or dragged on the plot as JSON {{\"step\": S, \"centroids\": "
          f"[[x, y], ...]}} (1 to {MAX_K} points, coordinates of size <= {MAX_CENTROID_VALUE:g}), applied at the "

@@ -45,7 +45,11 @@ from explorer.scene import Frame
 from scenes.kmeans import data as km_data
 
 INITS = ("random_points", "random_partition", "kmeans_plus_plus", "manual")
-ALGORITHMS = ("lloyd",)
+ALGORITHMS = ("lloyd", "minibatch", "gmm")
+#: Added to the diagonal of every covariance of the Gaussian mixture (scikit-learn's default reg_covar).
+REG_COVAR = 1e-6
+#: EM has converged when an E-step's mean log-likelihood gained less than this share of its size.
+GMM_RELATIVE_TOL = 1e-6
 MAX_K = 12
 #: Largest size of a placed or dragged centroid coordinate.
 MAX_CENTROID_VALUE = 1e9
@@ -171,6 +175,101 @@ def lloyd(x: np.ndarray, centroids: np.ndarray, max_iter: int) -> tuple[np.ndarr
     return labels, c, assigned_inertia(x, c, labels), max_iter
 
 
+def minibatch_indices(n: int, batch_size: int, seed: int, run: int, iteration: int) -> np.ndarray:
+    """The points (with replacement, as scikit-learn draws them) of mini-batch ``iteration``."""
+    return np.random.default_rng([int(seed), int(run), 2, int(iteration)]).integers(0, n, size=int(batch_size))
+
+
+def minibatch_update(batch_points: np.ndarray, batch_labels: np.ndarray, centres: np.ndarray,
+                     counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's MiniBatchKMeans centre update (``_minibatch_update_dense``, unit weights, without
+    its random reassignment of low-count centres): a centre with b of the batch's points moves to
+    (c · w + Σ batch points) / (w + b), w the points it has absorbed so far, i.e. by the per-centre
+    learning rate b / (w + b) towards the batch points' mean. Returns (centres, counts, rates)."""
+    k = len(centres)
+    sums, hits = cluster_sums(batch_points, batch_labels, k)
+    new_counts = counts + hits
+    new = centres.astype(np.float64).copy()
+    hit = hits > 0
+    new[hit] = (centres[hit] * counts[hit, None] + sums[hit]) / new_counts[hit, None]
+    rates = np.where(hit, hits / np.where(hit, new_counts, 1.0), 0.0)
+    return new, new_counts, rates
+
+
+def minibatch_run(x: np.ndarray, centroids: np.ndarray, max_iter: int, batch_size: int, seed: int,
+                  run: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """max_iter mini-batch steps from ``centroids`` and a last assign: (labels, centroids, inertia)."""
+    c = np.asarray(centroids, dtype=np.float64)
+    counts = np.zeros(len(c))
+    for i in range(1, max_iter + 1):
+        batch = x[minibatch_indices(len(x), batch_size, seed, run, i)]
+        c, counts, _ = minibatch_update(batch, nearest(batch, c), c, counts)  # only the batch needs labels
+    labels = nearest(x, c)
+    return labels, c, assigned_inertia(x, c, labels)
+
+
+def mixture_start(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Gaussian mixture's start from centroids: (weights (k,), covariances (k, 2, 2)): equal
+    weights; each covariance the scatter of its nearest points about the centroid (the whole
+    data's covariance for a centroid with fewer than 2 points), plus REG_COVAR on the diagonal."""
+    k = len(centroids)
+    labels = nearest(x, centroids)
+    overall = np.cov(x.T, bias=True).reshape(2, 2) if len(x) > 1 else np.zeros((2, 2))
+    covariances = np.empty((k, 2, 2))
+    for j in range(k):
+        mine = x[labels == j]
+        if len(mine) >= 2:
+            diff = mine - centroids[j]
+            covariances[j] = diff.T @ diff / len(mine)
+        else:
+            covariances[j] = overall
+        covariances[j] += REG_COVAR * np.eye(2)
+    return np.full(k, 1.0 / k), covariances
+
+
+def singular_component(covariances: np.ndarray) -> int:
+    """The first component whose covariance is not positive definite in floating point (its points
+    on a line, or far from the origin at a tiny spread), -1 when all are."""
+    a, b, d = covariances[:, 0, 0], covariances[:, 0, 1], covariances[:, 1, 1]
+    with np.errstate(all="ignore"):
+        bad = ~(np.isfinite(covariances).all(axis=(1, 2)) & (a > 0) & (a * d - b * b > 0))
+    return int(np.flatnonzero(bad)[0]) if bad.any() else -1
+
+
+def _log_gaussians(x: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
+    """log N(x_i | mean_j, cov_j) (n, k) of 2-D gaussians, with the closed-form 2x2 inverse."""
+    a, b, d = covariances[:, 0, 0], covariances[:, 0, 1], covariances[:, 1, 1]
+    det = a * d - b * b
+    dx = x[:, 0:1] - means[None, :, 0]
+    dy = x[:, 1:2] - means[None, :, 1]
+    mahalanobis = (d * dx * dx - 2.0 * b * dx * dy + a * dy * dy) / det
+    return -0.5 * (mahalanobis + np.log(det)) - math.log(2.0 * math.pi)
+
+
+def e_step(x: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray
+           ) -> tuple[np.ndarray, float]:
+    """EM's E-step: responsibilities (n, k) and the mean log-likelihood per point of the parameters."""
+    with np.errstate(divide="ignore"):
+        weighted = _log_gaussians(x, means, covariances) + np.log(weights)[None, :]
+    top = weighted.max(axis=1, keepdims=True)
+    log_norm = top[:, 0] + np.log(np.exp(weighted - top).sum(axis=1))
+    return np.exp(weighted - log_norm[:, None]), float(log_norm.mean())
+
+
+def m_step(x: np.ndarray, responsibilities: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """EM's M-step for full covariances, as scikit-learn's ``_estimate_gaussian_parameters``
+    (component masses plus 10 machine epsilons; REG_COVAR on the diagonal): (weights, means, covariances)."""
+    n, k = responsibilities.shape
+    mass = responsibilities.sum(axis=0) + 10 * np.finfo(np.float64).eps
+    means = responsibilities.T @ x / mass[:, None]
+    covariances = np.empty((k, 2, 2))
+    for j in range(k):
+        diff = x - means[j]
+        covariances[j] = (responsibilities[:, j, None] * diff).T @ diff / mass[j]
+        covariances[j].flat[::3] += REG_COVAR
+    return mass / mass.sum(), means, covariances
+
+
 # -- centroids_set ---------------------------------------------------------------------------------
 def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -248,7 +347,14 @@ class Simulation:
             "centroids": _readonly(np.zeros((0, 2))), "previous_centroids": None, "inertia": math.nan,
             "history": (), "converged": False, "stopped": "", "empty": _EMPTY_INT, "changed": 0,
             "after_update": False, "reassign": False, "seen": p["centroids_set"], "event": "",
+            # mini-batch: points absorbed per centre, the batch and each centre's learning rate
+            "counts": None, "batch": _EMPTY_INT, "rates": _EMPTY_FLOAT,
+            # Gaussian mixture: weights, covariances, float32 responsibilities (n, k) of the latest
+            # E-step (None before it) and the mean log-likelihood per point of each E-step
+            "weights": _EMPTY_FLOAT, "covariances": _readonly(np.zeros((0, 2, 2))), "responsibilities": None,
+            "log_likelihood": math.nan, "ll_history": (),
         }
+        self.batch_size = int(p["batch_size"])
         self._s = s
         if self.data_error or n < self.k:
             return
@@ -258,6 +364,7 @@ class Simulation:
             parsed = self._parsed(p["centroids_set"])
             if parsed is not None and parsed[0] == 0:
                 self._place(parsed[1], initial=True)
+            self._centroids_complete()
             return
         if self.n_init > 1:
             self.best_run, self.n_init_summary = self._best_of_n_init()
@@ -268,6 +375,7 @@ class Simulation:
         parsed = self._parsed(p["centroids_set"])
         if parsed is not None and parsed[0] == 0:
             self._place(parsed[1], initial=False)
+        self._centroids_complete()
 
     # -- data and set-up --------------------------------------------------------------------------
     def _load_data(self, data: Any) -> np.ndarray:
@@ -288,9 +396,13 @@ class Simulation:
         finals = []
         for run in range(self.n_init):
             start = initial_centroids(self.points, self.k, self.init, self.seed, run)
-            finals.append(lloyd(self.points, start, self.max_iter)[2])
+            if self.algorithm == "minibatch":
+                finals.append(minibatch_run(self.points, start, self.max_iter, self.batch_size, self.seed, run)[2])
+            else:
+                finals.append(lloyd(self.points, start, self.max_iter)[2])
         best = int(np.argmin(finals))
-        summary = (f"started from the best of {self.n_init} initialisations (#{best + 1}: final inertia "
+        by = "K-Means " if self.algorithm == "gmm" else ""
+        summary = (f"started from the best of {self.n_init} initialisations (#{best + 1}: final {by}inertia "
                    f"{finals[best]:.4g}; worst {max(finals):.4g})")
         return best, summary
 
@@ -310,6 +422,7 @@ class Simulation:
                 centroids = centroids[:self.k]
                 s["event"] = f"{m} centroids placed: the first k = {self.k} are used"
             s["centroids"] = _readonly(centroids)
+            self._centroids_complete()
             return
         if m != self.k:
             s["event"] = f"ignored {m} dragged centroid(s): the run has k = {self.k}"
@@ -318,7 +431,21 @@ class Simulation:
         if s["phase"] == "init_pick":
             s["phase"] = "init"
         s["converged"], s["stopped"], s["after_update"], s["reassign"] = False, "", False, True
-        s["event"] = "centroids moved by hand: the next half-step assigns the points to them"
+        s["event"] = ("means moved by hand: the next half-step is an E-step" if self.algorithm == "gmm" else
+                      "centroids moved by hand: the next half-step assigns the points to them")
+        self._centroids_complete()
+
+    def _centroids_complete(self) -> None:
+        """Once the k centroids are there: the mini-batch counts and the mixture's start."""
+        s = self._s
+        if len(s["centroids"]) != self.k:
+            return
+        if self.algorithm == "minibatch" and s["counts"] is None:
+            s["counts"] = _readonly(np.zeros(self.k))
+        if self.algorithm == "gmm" and len(s["covariances"]) != self.k:
+            weights, covariances = mixture_start(self.points, s["centroids"])
+            s["weights"], s["covariances"] = _readonly(weights), _readonly(covariances)
+            self._singular(covariances)
 
     # -- the contract ------------------------------------------------------------------------------
     @property
@@ -362,13 +489,13 @@ class Simulation:
                 self._pick()
                 if not coarse or s["phase"] != "init_pick":
                     break
-        elif s["phase"] == "assign" and not s["reassign"]:
-            self._update()
+        elif s["phase"] in ("assign", "e_step") and not s["reassign"]:
+            self._second_half()
         else:
-            self._assign()
+            self._first_half()
             if coarse and not self.done:
-                self._update()
-        if s["phase"] == "update":
+                self._second_half()
+        if s["phase"] in ("update", "m_step"):
             s["previous_centroids"] = start
         s["step"] += 1
         return self.frame()
@@ -381,14 +508,28 @@ class Simulation:
         s["centroids"] = _readonly(np.vstack([centres, self.points[index]]))
         if len(s["centroids"]) == self.k:
             s["phase"] = "init"
+            self._centroids_complete()
 
-    def _assign(self) -> None:
+    def _first_half(self) -> None:
+        """Assign (Lloyd, mini-batch) or E-step (mixture): new labels from the current centres."""
         s = self._s
         x, c = self.points, s["centroids"]
-        labels = nearest(x, c)
+        gmm = self.algorithm == "gmm"
+        if gmm:
+            if self._singular(s["covariances"]):
+                return
+            with np.errstate(all="ignore"):
+                responsibilities, log_likelihood = e_step(x, s["weights"], c, s["covariances"])
+            if not (math.isfinite(log_likelihood) and np.isfinite(responsibilities).all()):
+                s["stopped"] = ("EM stopped: the log-likelihood is not a finite number at these parameters "
+                                "(a component with no weight or no spread)")
+                return
+            labels = np.argmax(responsibilities, axis=1).astype(np.int32)
+        else:
+            labels = nearest(x, c)
         changed = int(np.count_nonzero(labels != s["labels"]))
         final = s["after_update"] and s["iteration"] >= self.max_iter
-        again = s["phase"] == "assign"  # after centroids were dragged between an assign and its update
+        again = s["phase"] in ("assign", "e_step")  # centres were dragged between the two halves
         if not again and not final:
             s["iteration"] += 1
         s["changed"] = changed
@@ -397,32 +538,71 @@ class Simulation:
         s["reassign"] = False
         s["empty"] = _EMPTY_INT
         converged = s["after_update"] and changed == 0
+        if gmm:
+            gain = log_likelihood - s["log_likelihood"]
+            converged = s["after_update"] and gain < GMM_RELATIVE_TOL * abs(log_likelihood)
+            s["gain"] = gain
+            s["log_likelihood"] = log_likelihood
+            s["ll_history"] = (s["ll_history"][:-1] if again else s["ll_history"]) + (log_likelihood,)
+            s["responsibilities"] = _readonly(responsibilities.astype(np.float32))
+        elif self.algorithm == "minibatch":
+            converged = False  # mini-batch K-Means stops at max_iter batches
+            s["batch"] = _readonly(minibatch_indices(len(x), self.batch_size, self.seed, self.best_run,
+                                                     s["iteration"]))
+            s["rates"] = _EMPTY_FLOAT
         if changed:  # unchanged labels stay the same shared array
             labels.flags.writeable = False
             s["labels"] = labels
-        s["phase"] = "assign"
+        s["phase"] = "e_step" if gmm else "assign"
         s["after_update"] = False
         if converged:
             s["converged"] = True
         elif final:
-            s["stopped"] = f"stopped after max_iter = {self.max_iter} iterations without converging"
+            what = "batches" if self.algorithm == "minibatch" else "iterations"
+            s["stopped"] = (f"stopped after max_iter = {self.max_iter} {what}" +
+                            ("" if self.algorithm == "minibatch" else " without converging"))
 
-    def _update(self) -> None:
+    def _second_half(self) -> None:
+        """Update (Lloyd: means; mini-batch: per-centre learning rates) or M-step (mixture)."""
         s = self._s
-        new, relocated = update_centroids(self.points, s["labels"], s["centroids"])
+        x = self.points
+        if self.algorithm == "gmm":
+            responsibilities, _ = e_step(x, s["weights"], s["centroids"], s["covariances"])  # float64 again
+            weights, new, covariances = m_step(x, responsibilities)
+            if self._singular(covariances) or not np.isfinite(new).all():
+                return  # the last good parameters stay; the message says why
+            s["weights"], s["covariances"] = _readonly(weights), _readonly(covariances)
+            s["phase"] = "m_step"
+        elif self.algorithm == "minibatch":
+            new, counts, rates = minibatch_update(x[s["batch"]], s["labels"][s["batch"]], s["centroids"],
+                                                  s["counts"])
+            s["counts"], s["rates"] = _readonly(counts), _readonly(rates)
+            s["phase"] = "update"
+        else:
+            new, relocated = update_centroids(x, s["labels"], s["centroids"])
+            s["empty"] = _readonly(relocated)
+            s["phase"] = "update"
         s["centroids"] = _readonly(new)
-        s["empty"] = _readonly(relocated)
-        s["inertia"] = assigned_inertia(self.points, new, s["labels"])
-        s["phase"] = "update"
+        s["inertia"] = assigned_inertia(x, new, s["labels"])
         s["changed"] = 0
         s["after_update"] = True
+
+    def _singular(self, covariances: np.ndarray) -> bool:
+        """Stop EM (with the reason) when a covariance is not positive definite in floating point."""
+        j = singular_component(covariances)
+        if j < 0:
+            return False
+        self._s["stopped"] = (f"EM stopped: component {j}'s covariance is singular (its points lie on a line or "
+                              f"coincide, beyond what reg_covar = {REG_COVAR:g} can fix; scikit-learn refuses such a "
+                              "fit); the last well-defined parameters are shown")
+        return True
 
     # -- frames -----------------------------------------------------------------------------------------
     def frame(self) -> Frame:
         s = self._s
         centroids = s["centroids"]
-        previous = s["previous_centroids"] if s["phase"] == "update" and s["previous_centroids"] is not None \
-            else centroids
+        previous = s["previous_centroids"] if s["phase"] in ("update", "m_step") \
+            and s["previous_centroids"] is not None else centroids
         if s["phase"] == "init_pick" and len(self.points):
             probabilities = _readonly(d2_probabilities(self.points, centroids))
         else:
@@ -435,11 +615,26 @@ class Simulation:
             "pick_probabilities": probabilities, "k": self.k, "algorithm": self.algorithm,
             "changed": int(s["changed"]),
         }
+        if self.algorithm == "minibatch":
+            data["batch_indices"] = s["batch"]
+            data["learning_rates"] = s["rates"]
+            counts = s["counts"]
+            data["center_counts"] = counts if counts is not None else _readonly(np.zeros(len(centroids)))
+        elif self.algorithm == "gmm":
+            responsibilities = s["responsibilities"]
+            if responsibilities is None:
+                responsibilities = _readonly(np.zeros((len(self.points), len(s["covariances"])), dtype=np.float32))
+            data["responsibilities"] = responsibilities
+            data["covariances"] = s["covariances"]
+            data["mixture_weights"] = s["weights"]
+            data["log_likelihood"] = float(s["log_likelihood"])
+            data["log_likelihood_history"] = _readonly(np.array(s["ll_history"], dtype=np.float64))
         return Frame(s["step"], data, dict(s), self._message(), self.done)
 
     def restore(self, frame: Frame) -> None:
         self._s = dict(frame.state)
-        for key in ("labels", "centroids", "empty"):
+        for key in ("labels", "centroids", "empty", "counts", "batch", "rates", "weights", "covariances",
+                    "responsibilities"):
             value = self._s[key]
             if isinstance(value, np.ndarray) and value.flags.writeable:  # came back from another process
                 value.flags.writeable = False
@@ -462,18 +657,38 @@ class Simulation:
             parts.append(f"k-means++: {picked} of {self.k} centroids picked; point size shows each point's "
                          f"D² probability of being pick {picked + 1}")
         elif phase == "init":
-            how = {"random_points": f"{self.k} random points", "random_partition":
+            how = {"random_points": f"{self.k} random point{'s' if self.k != 1 else ''}", "random_partition":
                    "the means of a random partition", "kmeans_plus_plus": "k-means++ picks",
                    "manual": "your placed centroids"}[self.init]
-            parts.append(f"initialised: centroids at {how}; the next half-step assigns every point")
+            nxt = "is an E-step: every point's responsibilities" if self.algorithm == "gmm" else \
+                "assigns every point"
+            parts.append(f"initialised: centroids at {how}; the next half-step {nxt}")
         elif phase == "assign":
             moved = "no point changed cluster" if s["changed"] == 0 else \
                 f"{s['changed']:,} point{'s' if s['changed'] != 1 else ''} changed cluster"
-            parts.append(f"iteration {i}, assign: {moved}; inertia {s['inertia']:.6g}")
-            sizes = np.bincount(s["labels"], minlength=self.k)
-            if (sizes == 0).any():
-                empty = ", ".join(str(j) for j in np.flatnonzero(sizes == 0))
-                parts.append(f"cluster {empty} got no points (the update relocates it)")
+            if self.algorithm == "minibatch":
+                parts.append(f"batch {i}, assign: {moved}; the update moves the centroids towards their "
+                             f"share of a batch of {self.batch_size:,} points; inertia {s['inertia']:.6g}")
+            else:
+                parts.append(f"iteration {i}, assign: {moved}; inertia {s['inertia']:.6g}")
+                sizes = np.bincount(s["labels"], minlength=self.k)
+                if (sizes == 0).any():
+                    empty = ", ".join(str(j) for j in np.flatnonzero(sizes == 0))
+                    parts.append(f"cluster {empty} got no points (the update relocates it)")
+        elif phase == "e_step":
+            moved = "no point changed its most likely component" if s["changed"] == 0 else \
+                f"{s['changed']:,} point{'s' if s['changed'] != 1 else ''} changed their most likely component"
+            parts.append(f"iteration {i}, E-step: responsibilities of every point; {moved}; mean log-likelihood "
+                         f"{s['log_likelihood']:.6g} per point")
+        elif phase == "m_step":
+            parts.append(f"iteration {i}, M-step: weights, means and covariances from the responsibilities")
+        elif self.algorithm == "minibatch":
+            rates = s["rates"]
+            moved = rates > 0
+            rate_text = f"learning rates {rates[moved].min():.3g} to {rates[moved].max():.3g}" if moved.any() \
+                else "no centroid had batch points"
+            parts.append(f"batch {i}, update: {int(moved.sum())} centroid(s) moved towards their batch points "
+                         f"({rate_text}); inertia {s['inertia']:.6g}")
         else:
             parts.append(f"iteration {i}, update: centroids moved to the means of their points; "
                          f"inertia {s['inertia']:.6g}")
@@ -482,6 +697,8 @@ class Simulation:
                              "farthest from its centroid (as scikit-learn does)")
         if s["converged"]:
             parts.insert(0, f"converged after {i} iteration{'s' if i != 1 else ''}")
+        elif s["stopped"].startswith("EM stopped"):
+            parts = [s["stopped"]]  # what the phase would do next does not happen
         elif s["stopped"]:
             parts.insert(0, s["stopped"])
         if s["event"]:

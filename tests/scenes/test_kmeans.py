@@ -22,6 +22,8 @@ from tests.strategies import param_space
 
 FRAME_KEYS = {"points", "labels", "centroids", "previous_centroids", "phase", "iteration", "inertia",
               "inertia_history", "converged", "empty_clusters", "pick_probabilities", "k", "algorithm", "changed"}
+MINIBATCH_KEYS = {"batch_indices", "learning_rates", "center_counts"}
+GMM_KEYS = {"responsibilities", "covariances", "mixture_weights", "log_likelihood", "log_likelihood_history"}
 
 
 def params(**overrides):
@@ -221,6 +223,136 @@ def test_n_init_starts_from_the_best_initialisation_and_says_so():
     assert single.data["inertia"] == pytest.approx(finals[0], rel=1e-12)
 
 
+# -- mini-batch K-Means ---------------------------------------------------------------------------------
+def test_minibatch_updates_are_sklearns_mini_batch_step():
+    from sklearn.cluster._kmeans import _mini_batch_step
+    sim = Simulation(params(algorithm="minibatch", k=5, true_clusters=5, batch_size=40, n_samples=2000), 3)
+    for _ in range(25):
+        assign, update = sim.step(), sim.step()
+        assert (assign.data["phase"], update.data["phase"]) == ("assign", "update")
+        x, batch = assign.data["points"], assign.data["batch_indices"]
+        assert len(batch) == 40
+        centres = np.array(assign.data["centroids"])
+        counts = np.array(assign.data["center_counts"], dtype=np.float64)
+        new = np.zeros_like(centres)
+        _mini_batch_step(x[batch], np.ones(len(batch)), centres, new, counts, np.random.RandomState(0),
+                         random_reassign=False)
+        np.testing.assert_allclose(update.data["centroids"], new, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(update.data["center_counts"], counts)
+        # The per-centre learning rate: the centre's batch points over all points it has absorbed.
+        hits = np.bincount(assign.data["labels"][batch], minlength=5)
+        np.testing.assert_allclose(update.data["learning_rates"], np.where(hits > 0, hits / np.maximum(counts, 1), 0))
+        np.testing.assert_array_equal(update.data["labels"], nearest(x, centres))
+
+
+def test_minibatch_runs_max_iter_batches_and_n_init_uses_its_own_runs():
+    p = params(algorithm="minibatch", k=3, max_iter=7, batch_size=16)
+    frames = run_to_end(Simulation(p, 0))
+    last = frames[-1]
+    assert last.step == 2 * 7 + 1 and "max_iter = 7 batches" in last.message and not last.data["converged"]
+    np.testing.assert_array_equal(last.data["labels"], nearest(last.data["points"], last.data["centroids"]))
+    from scenes.kmeans.sim import initial_centroids, minibatch_run
+    x = last.data["points"]
+    finals = [minibatch_run(x, initial_centroids(x, 3, "random_points", 0, run), 7, 16, 0, run)[2]
+              for run in range(4)]
+    best = run_to_end(Simulation({**p, "n_init": 4}, 0))[-1]
+    assert best.data["inertia"] == pytest.approx(min(finals), rel=1e-12)
+    assert finals[0] == pytest.approx(last.data["inertia"], rel=1e-12)
+
+
+# -- Gaussian mixture (EM) --------------------------------------------------------------------------------
+def _sklearn_mixture(x, start, max_iter, reg_covar=1e-6):
+    import warnings
+    from sklearn.mixture import GaussianMixture
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning: tol=0 runs exactly max_iter iterations
+        return GaussianMixture(len(start.data["centroids"]), covariance_type="full", reg_covar=reg_covar,
+                               weights_init=start.data["mixture_weights"], means_init=start.data["centroids"],
+                               precisions_init=np.linalg.inv(start.data["covariances"]), max_iter=max_iter,
+                               tol=0).fit(x)
+
+
+@pytest.mark.parametrize("dataset", ["anisotropic", "unequal_variance", "moons"])
+@pytest.mark.parametrize("iterations", [1, 4, 25])
+def test_em_half_steps_equal_sklearn_gaussian_mixture_from_the_same_start(dataset, iterations):
+    sim = Simulation(params(algorithm="gmm", dataset=dataset, k=3, init="kmeans_plus_plus", n_samples=600), 2)
+    start = sim.step(coarse=True)
+    assert start.data["phase"] == "init"
+    for _ in range(iterations):
+        e = sim.step()
+        m = sim.step()
+        assert (e.data["phase"], m.data["phase"]) == ("e_step", "m_step")
+    x = m.data["points"]
+    gm = _sklearn_mixture(x, start, iterations)
+    assert gm.n_iter_ == iterations
+    np.testing.assert_allclose(m.data["centroids"], gm.means_, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(m.data["covariances"], gm.covariances_, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(m.data["mixture_weights"], gm.weights_, rtol=0, atol=1e-12)
+    assert e.data["log_likelihood"] == pytest.approx(gm.lower_bound_, rel=1e-10)
+    after = sim.step()  # the next E-step: the mean log-likelihood of the fitted mixture, its labels
+    assert after.data["log_likelihood"] == pytest.approx(gm.score(x), rel=1e-10)
+    np.testing.assert_array_equal(after.data["labels"], gm.predict(x))
+    np.testing.assert_allclose(after.data["responsibilities"], gm.predict_proba(x), rtol=0, atol=1e-6)
+    assert after.data["responsibilities"].dtype == np.float32
+
+
+def test_reg_covar_is_sklearns_default():
+    # A blob of 3 identical points: its covariance is reg_covar alone, so another reg_covar shows.
+    x = np.vstack([np.random.default_rng(0).normal(0, 1, (60, 2)), np.full((3, 2), 6.0)])
+    sim = Simulation(params(algorithm="gmm", k=2, init="manual", centroids_set=placed(0, [[0, 0], [6, 6]])), 0,
+                     data={"x": x.tolist()})
+    start = sim.frame()
+    for _ in range(3):
+        m = sim.step(coarse=True)
+    np.testing.assert_allclose(m.data["covariances"][1], 1e-6 * np.eye(2), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(m.data["covariances"], _sklearn_mixture(x, start, 3).covariances_, rtol=0, atol=1e-12)
+    other = _sklearn_mixture(x, start, 3, reg_covar=1e-3).covariances_
+    assert np.abs(m.data["covariances"] - other).max() > 1e-4
+
+
+def test_em_log_likelihood_never_decreases_and_converges():
+    for dataset in ("anisotropic", "unequal_size", "circles"):
+        for seed in range(3):
+            frames = run_to_end(Simulation(params(algorithm="gmm", dataset=dataset, k=4, n_samples=400), seed))
+            last = frames[-1]
+            history = last.data["log_likelihood_history"]
+            assert len(history) == last.data["iteration"] >= 2
+            assert np.all(np.diff(history) >= -1e-12 * np.abs(history[1:]))
+            if last.data["converged"]:
+                assert history[-1] - history[-2] < 1e-6 * abs(history[-1])
+                assert last.message.startswith(f"converged after {last.data['iteration']} iterations")
+            else:
+                assert "max_iter = 300" in last.message
+
+
+def test_a_singular_covariance_stops_em_with_a_message():
+    # Two points far out: one component's covariance is rank 1, which no 1e-6 on the diagonal rescues at
+    # this scale (scikit-learn raises "ill-defined empirical covariance" here).
+    sim = Simulation(params(algorithm="gmm", k=1), 0, data={"x": [[0.0, 175874.0], [281760.0, 0.0]]})
+    frame = sim.frame()
+    assert frame.done and frame.message.startswith("EM stopped: component 0's covariance is singular")
+    assert np.isfinite(frame.data["covariances"]).all()
+    # Well-spread data is not refused.
+    assert not Simulation(params(algorithm="gmm", k=1), 0, data={"x": [[0, 0], [1, 0], [0, 1]]}).done
+
+
+def test_a_drag_in_em_moves_the_means_and_the_next_half_step_is_an_e_step():
+    p = params(algorithm="gmm", k=3)
+    sim = Simulation(p, 0)
+    for _ in range(3):
+        sim.step()
+    here = sim.frame()
+    assert here.data["phase"] == "e_step"
+    moved = np.array(here.data["centroids"]) + [[1.0, 1.0], [0, 0], [0, 0]]
+    sim.set_params({**p, "centroids_set": placed(here.step, moved)})
+    e = sim.step()
+    assert e.data["phase"] == "e_step" and e.data["iteration"] == here.data["iteration"]
+    from scenes.kmeans.sim import e_step
+    responsibilities, ll = e_step(e.data["points"], here.data["mixture_weights"], moved, here.data["covariances"])
+    assert e.data["log_likelihood"] == pytest.approx(ll, rel=1e-12)
+    assert len(e.data["log_likelihood_history"]) == len(here.data["log_likelihood_history"])
+
+
 # -- states with a message -----------------------------------------------------------------------------
 def test_k_larger_than_the_points_is_a_message_state():
     sim = Simulation(params(k=12, n_samples=10), 0)
@@ -262,9 +394,13 @@ def test_manual_init_waits_for_k_centroids():
 
 # -- frames, restore, timeline, session -------------------------------------------------------------------
 def test_frame_keys_are_the_contract():
-    for init in ("random_points", "kmeans_plus_plus", "manual"):
-        frame = Simulation(params(init=init), 0).frame()
-        assert set(frame.data) == FRAME_KEYS
+    extra = {"lloyd": set(), "minibatch": MINIBATCH_KEYS, "gmm": GMM_KEYS}
+    for algorithm in ("lloyd", "minibatch", "gmm"):
+        for init in ("random_points", "kmeans_plus_plus", "manual"):
+            sim = Simulation(params(init=init, algorithm=algorithm), 0)
+            frames = [sim.frame(), sim.step(), sim.step(), sim.step(coarse=True)]
+            for frame in frames:
+                assert set(frame.data) == FRAME_KEYS | extra[algorithm]
     frame = Simulation(params(), 0).step()
     d = frame.data
     assert d["labels"].dtype.kind == "i" and d["labels"].shape == (500,)
