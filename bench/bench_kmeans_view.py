@@ -90,7 +90,7 @@ def matplotlib_frames(values: dict) -> list[float] | None:
         return None
     session = Session(SCENE, _params(values))
     points = np.asarray(session.frame.data["points"])
-    extent = km_view.shading_extent(km_view.extent_of(points))
+    extent = km_view.extent_of(points)
     grid = km_view.grid_points(extent)
     grid_sq = (grid * grid).sum(axis=1)
     figure, axes = plt.subplots(figsize=(WIDTH / 100, HEIGHT / 100), dpi=100)

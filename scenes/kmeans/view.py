@@ -27,9 +27,8 @@ from explorer.scene import Frame, Scene
 from explorer.ui import theme
 from explorer.ui.view import SceneView, cache_static, nice_ceiling, place_cells, same_values
 
-#: Voronoi grid cells per side, over SHADING_SCALE times the plotted square.
-GRID = 220
-SHADING_SCALE = 1.6
+#: Voronoi grid cells per side, over the square the main plot shows (the data's and beside it).
+GRID = 256
 #: Most clusters (the k parameter's maximum).
 MAX_K = 12
 #: Points of the current clustering's silhouette plot (a fixed random subsample above it).
@@ -88,13 +87,6 @@ def extent_of(points: np.ndarray) -> tuple[float, float, float, float]:
     if not side > 0:
         side = 2.0
     return (float(centre[0] - side / 2), float(centre[1] - side / 2), side, side)
-
-
-def shading_extent(extent: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    """The shaded square: SHADING_SCALE times the plotted one, about the same centre (the plot's
-    locked aspect shows more than the plotted square on one side)."""
-    x0, y0, w, h = extent
-    return (x0 - (SHADING_SCALE - 1) * w / 2, y0 - (SHADING_SCALE - 1) * h / 2, SHADING_SCALE * w, SHADING_SCALE * h)
 
 
 def grid_points(extent: tuple[float, float, float, float], n: int = GRID) -> np.ndarray:
@@ -368,8 +360,14 @@ class KMeansView(SceneView):
         self._last: dict[str, Any] = {}
         self._cells: dict = {}
         self._layout_mode: str | None = None
+        #: Side plot titles (wide layout, tall layout).
+        self._titles: dict[str, tuple[str, str]] = {
+            "inertia": ("Inertia per iteration", "Inertia"), "elbow": ("Elbow: inertia vs k", "Elbow"),
+            "silhouette_k": ("Mean silhouette vs k", "Silhouette vs k"),
+            "silhouette": ("Silhouette of this clustering", "Silhouette")}
         self._extent: tuple | None = None
         self._grid: np.ndarray | None = None
+        self._shaded: tuple | None = None
         self._grid_sq: np.ndarray | None = None
         self._tools: QtWidgets.QWidget | None = None
         self._runner: JobRunner | None = None
@@ -390,6 +388,7 @@ class KMeansView(SceneView):
         layout.setContentsMargins(2, 2, 2, 2)
         plot = _plot("Clusters")
         plot.setAspectLocked(True)
+        plot.vb.sigRangeChanged.connect(self._regrid)
         self.plots["main"] = plot
         self.voronoi = pg.ImageItem(axisOrder="row-major")
         self.voronoi.setImage(np.full((GRID, GRID, 4), 255, dtype=np.uint8), levels=None, autoLevels=False)
@@ -543,6 +542,9 @@ class KMeansView(SceneView):
             for index in range(2):
                 grid.setRowStretchFactor(index, 1)
             self._layout_mode = mode
+            for name in ("inertia", "elbow", "silhouette_k", "silhouette"):  # tall: the titles say it
+                self.plots[name].getAxis("bottom").showLabel(mode == "wide")
+            self._set_titles()
         if mode == "wide":
             size = int(max(120, min(height - 8, width * 0.56)))
             main.setMinimumWidth(size)
@@ -814,12 +816,8 @@ class KMeansView(SceneView):
             extent = extent_of(points)
             if extent != self._extent:
                 self._extent = extent
-                shaded = shading_extent(extent)
-                self._grid = grid_points(shaded)
-                self._grid_sq = (self._grid * self._grid).sum(axis=1)
-                self.voronoi.setRect(QtCore.QRectF(*shaded))
                 self.plots["main"].setRange(QtCore.QRectF(*extent), padding=0)
-                self._last.pop("voronoi", None)
+                self._regrid()
             size = 5 if len(points) <= 3000 else 3
             for item in (*self.cluster_items, self.unassigned_item, self.blend_item):
                 item.setSize(size)
@@ -831,6 +829,26 @@ class KMeansView(SceneView):
         self._show_analysis(frame)
         self._show_silhouette(frame, points)
         self._show_state(frame)
+
+    def _regrid(self, *_args) -> None:
+        """Shade the plotted square and whatever the locked aspect shows beside it (the view range)."""
+        if self._extent is None:
+            return
+        (vx0, vx1), (vy0, vy1) = self.plots["main"].vb.viewRange()
+        x0, y0, w, h = self._extent
+        left, bottom = min(x0, vx0), min(y0, vy0)
+        side = max(x0 + w, vx1) - left, max(y0 + h, vy1) - bottom
+        side = max(side) * 1.02
+        shaded = (left - 0.01 * side, bottom - 0.01 * side, side, side)
+        if shaded == self._shaded:
+            return
+        self._shaded = shaded
+        self._grid = grid_points(shaded)
+        self._grid_sq = (self._grid * self._grid).sum(axis=1)
+        self.voronoi.setRect(QtCore.QRectF(*shaded))
+        self._last.pop("voronoi", None)
+        if self._last.get("centroids") is not None:
+            self._draw_centroids(self.shown_centroids, arrows=True)
 
     def _show_points(self, frame: Frame, points: np.ndarray) -> None:
         data = frame.data
@@ -942,9 +960,9 @@ class KMeansView(SceneView):
         good = np.isfinite(values)
         if not self._changed("inertia", gmm, values):
             return
-        if self._changed("inertia_title", gmm):
-            self.plots["inertia"].setTitle("Log-likelihood per iteration" if gmm else "Inertia per iteration",
-                                           size=TITLE_SIZE)
+        self._titles["inertia"] = (("Log-likelihood per iteration", "Log-likelihood") if gmm
+                                   else ("Inertia per iteration", "Inertia"))
+        self._set_titles()
         if good.any():
             self.inertia_curve.setData(x[good], values[good])
             self.inertia_dots.setData(x[good], values[good])
@@ -994,10 +1012,10 @@ class KMeansView(SceneView):
         plot = self.plots["elbow"]
         plot.setXRange(0.5, 10.5, padding=0)
         self.plots["silhouette_k"].setXRange(1.5, 10.5, padding=0)
-        title = "Elbow: inertia vs k" if matches else "Elbow: computing…"
-        plot.setTitle(title, size=TITLE_SIZE)
-        self.plots["silhouette_k"].setTitle("Mean silhouette vs k" if matches else "Silhouette vs k: computing…",
-                                            size=TITLE_SIZE)
+        self._titles["elbow"] = ("Elbow: inertia vs k", "Elbow") if matches else ("Elbow: computing…", "Elbow…")
+        self._titles["silhouette_k"] = (("Mean silhouette vs k", "Silhouette vs k") if matches
+                                        else ("Silhouette vs k: computing…", "Silhouette vs k…"))
+        self._set_titles()
 
     def _show_silhouette(self, frame: Frame, points: np.ndarray) -> None:
         labels = np.asarray(frame.data["labels"]).reshape(-1)
@@ -1041,9 +1059,18 @@ class KMeansView(SceneView):
         self.silhouette_text.setPos(0.3, top / 2)
         self.silhouette_text.setVisible(bool(message))
         n = len(index)
-        title = "Silhouette of this clustering" + (f" ({n:,} of {len(points):,} points)" if n < len(points) else "")
-        if self._changed("silhouette_title", title):
-            plot.setTitle(title, size=TITLE_SIZE)
+        self._titles["silhouette"] = ("Silhouette of this clustering"
+                                      + (f" ({n:,} of {len(points):,} points)" if n < len(points) else ""),
+                                      "Silhouette")
+        self._set_titles()
+
+    def _set_titles(self) -> None:
+        """Each side plot's long title in a wide layout, its short one in a tall layout (narrow plots)."""
+        short = self._layout_mode == "tall"
+        for name, (long_title, short_title) in self._titles.items():
+            title = short_title if short else long_title
+            if self._changed(f"title_{name}", title):
+                self.plots[name].setTitle(title, size=TITLE_SIZE)
 
     def _show_state(self, frame: Frame) -> None:
         data = frame.data

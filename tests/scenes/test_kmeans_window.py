@@ -377,6 +377,9 @@ def test_every_plot_has_room_and_nothing_overlaps(open_window, qtbot, size):
         assert rect.width() > 40 and rect.height() > 40, (name, rect)
         assert bounds.contains(rect), (name, rect, bounds)
         assert view.plots[name].vb.width() > 30 and view.plots[name].vb.height() > 30, name
+        title = view.plots[name].titleLabel
+        assert title.item.boundingRect().width() <= title.boundingRect().width() + 1, name  # never cut
+        assert bounds.contains(title.item.sceneBoundingRect()), name
     names = list(rects)
     for a in names:
         for b in names:
@@ -387,6 +390,9 @@ def test_every_plot_has_room_and_nothing_overlaps(open_window, qtbot, size):
     main = rects["main"]
     assert all(main.width() * main.height() > 2 * r.width() * r.height() for n, r in rects.items() if n != "main")
     (x0, x1), (y0, y1) = view.plots["main"].vb.viewRange()
+    # The shading covers everything the main plot shows.
+    shaded = view.voronoi.mapRectToParent(view.voronoi.boundingRect())
+    assert shaded.left() <= x0 and shaded.right() >= x1 and shaded.top() <= y0 and shaded.bottom() >= y1
     points = np.array(window.session.frame.data["points"])
     assert x0 <= points[:, 0].min() and x1 >= points[:, 0].max()
     assert y0 <= points[:, 1].min() and y1 >= points[:, 1].max()
