@@ -577,6 +577,34 @@ def test_presets_are_valid():
         assert preset.description
 
 
+def _preset_end(name, seed=0, **changes):
+    values = {**next(p for p in PRESETS if p.name == name).values, **changes}
+    return run_to_end(Simulation(params(**values), seed))[-1]
+
+
+def test_the_bad_init_preset_ends_worse_and_kmeans_plus_plus_or_n_init_cure_it():
+    bad = _preset_end("Bad init: local optimum")
+    good = _preset_end("Bad init: local optimum", init="kmeans_plus_plus")
+    assert bad.data["converged"] and bad.data["inertia"] > 2 * good.data["inertia"]
+    assert _preset_end("Bad init: local optimum", n_init=10).data["inertia"] == pytest.approx(good.data["inertia"])
+
+
+def test_kmeans_fails_on_moons_and_anisotropic_blobs_where_em_fits_the_blobs():
+    from sklearn.datasets import make_blobs, make_moons
+    from sklearn.metrics import adjusted_rand_score
+    moons = _preset_end("Moons: K-Means fails")
+    truth = make_moons(500, noise=data.SHAPE_NOISE, random_state=0)[1]
+    assert adjusted_rand_score(truth, moons.data["labels"]) < 0.5
+    truth = make_blobs(500, centers=3, random_state=170)[1]
+    kmeans = _preset_end("Anisotropic blobs")
+    em = _preset_end("Anisotropic: EM succeeds")
+    assert adjusted_rand_score(truth, kmeans.data["labels"]) < 0.7
+    assert adjusted_rand_score(truth, em.data["labels"]) > 0.95 and em.data["algorithm"] == "gmm"
+    well = _preset_end("Well-separated blobs")
+    assert adjusted_rand_score(make_blobs(500, centers=4, cluster_std=0.8, random_state=3)[1],
+                               well.data["labels"]) > 0.95
+
+
 def test_data_sets_are_sklearns_generators():
     from sklearn.datasets import make_blobs, make_moons
     x = data.generate("blobs", 300, 4, 0.7, 9)
