@@ -446,7 +446,14 @@ class KMeansView(SceneView):
         self.overlay.setZValue(40)
         self.overlay.hide()
 
-        inertia = _plot("Inertia per iteration")
+        # Inertia as log10 on a log axis (the fast first drop and the slow tail both readable);
+        # a log-likelihood (gmm, negative) on a linear one.
+        inertia = pg.PlotItem(axisItems={"left": theme.LogAxis(orientation="left")})
+        inertia.setMenuEnabled(False)
+        inertia.hideButtons()
+        inertia.setMouseEnabled(False, False)
+        inertia.setTitle("Inertia per iteration", size=TITLE_SIZE)
+        inertia.getAxis("left").setLogMode(True)
         inertia.setLabel("bottom", "iteration")
         inertia.showGrid(y=True, alpha=0.25)
         self.inertia_curve = _curve(pg.mkPen(theme.SERIES[0], width=1))
@@ -957,9 +964,16 @@ class KMeansView(SceneView):
         gmm = str(data.get("algorithm", "")) == "gmm" and "log_likelihood_history" in data
         values = np.asarray(data["log_likelihood_history"] if gmm else data["inertia_history"], dtype=float).reshape(-1)
         x = np.arange(1, len(values) + 1, dtype=float)
-        good = np.isfinite(values)
         if not self._changed("inertia", gmm, values):
             return
+        if not gmm:
+            good = np.isfinite(values) & (values > 0)  # inertia 0 (a centroid on every point) is off the log axis
+            values = np.log10(np.where(good, values, 1.0))
+        else:
+            good = np.isfinite(values)
+        axis = self.plots["inertia"].getAxis("left")
+        if axis.logMode == gmm:
+            axis.setLogMode(not gmm)
         self._titles["inertia"] = (("Log-likelihood per iteration", "Log-likelihood") if gmm
                                    else ("Inertia per iteration", "Inertia"))
         self._set_titles()
@@ -969,7 +983,7 @@ class KMeansView(SceneView):
             self.inertia_curve.setVisible(True)
             self.inertia_dots.setVisible(True)
             low, high = float(values[good].min()), float(values[good].max())
-            pad = 0.05 * (high - low) if high > low else max(abs(high) * 0.05, 1.0)
+            pad = 0.05 * (high - low) if high > low else (0.05 if not gmm else max(abs(high) * 0.05, 1.0))
             self.plots["inertia"].setXRange(0.5, max(5.0, nice_ceiling(len(values))) + 0.5, padding=0)
             self.plots["inertia"].setYRange(low - pad, high + pad, padding=0)
         else:

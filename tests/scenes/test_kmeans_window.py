@@ -128,9 +128,10 @@ def test_assign_then_update_moves_the_drawn_centroids_to_the_means_of_their_poin
     for old, new in zip(start, means):
         assert any(np.allclose(s[0], old) and np.allclose(s[1], new) for s in segments)
     assert view.arrows.isVisible() and "iteration 1 · update" in view.corner.textItem.toPlainText()
-    # Inertia per iteration: the frame's history.
+    # Inertia per iteration: the frame's history (log10 on the plot's log axis).
     ix, iy = view.inertia_curve.getData()
-    np.testing.assert_array_equal(iy, frame.data["inertia_history"])
+    np.testing.assert_allclose(10 ** iy, frame.data["inertia_history"], rtol=1e-12)
+    assert view.plots["inertia"].getAxis("left").logMode
     np.testing.assert_array_equal(ix, np.arange(1, len(iy) + 1))
 
 
