@@ -153,15 +153,31 @@ def test_empty_clusters_are_relocated_as_sklearn_does(far):
     assert value == pytest.approx(km.inertia_, rel=1e-10)
 
 
+def test_clusters_left_empty_with_every_point_on_its_centre_go_where_sklearn_puts_them():
+    """Duplicate centres over three distinct points: nothing can be relocated (every distance is 0), so
+    scikit-learn 1.9 puts the empty clusters on the largest cluster's centre. (Dyadic data: the mean and
+    the cluster means are exact, so no round-off distance makes a point "farthest".)"""
+    p = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 3.0]])
+    x = np.repeat(p, [4, 2, 2], axis=0)
+    init = np.vstack([p, p[:2]])
+    labels, centroids, value = kmeans_fit(x, 5, init=init)
+    km = sklearn_lloyd(x, init)
+    np.testing.assert_array_equal(labels, km.labels_)
+    np.testing.assert_array_equal(centroids, km.cluster_centers_)
+    np.testing.assert_array_equal(centroids[3:], p[[0, 0]])
+    assert value == km.inertia_ == 0.0
+
+
 def test_more_clusters_than_distinct_points_has_zero_inertia_and_no_error():
     x = np.repeat(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 3.0]]), 4, axis=0)
     labels, centroids, value = kmeans_fit(x, 5, rng=0, n_init=3)
     assert value == 0.0
     np.testing.assert_array_equal(centroids[labels], x)
     assert np.isfinite(centroids).all()
-    picks = kmeans_plus_plus_indices(x, 5, 1)
-    assert len(set(picks.tolist())) == 5  # distinct indices once every D² is 0
-    assert len({tuple(p) for p in x[picks[:3]]}) == 3  # the three distinct points come first
+    for seed in range(20):
+        picks = kmeans_plus_plus_indices(x, len(x), seed)
+        np.testing.assert_array_equal(np.sort(picks), np.arange(len(x)))  # distinct indices once every D² is 0
+        assert len({tuple(p) for p in x[picks[:3]]}) == 3  # the three distinct points come first
 
 
 @pytest.mark.parametrize("k", [0, -1, 13])
@@ -235,6 +251,14 @@ def test_elbow_each_value_is_the_best_sklearn_fit_from_the_same_starts():
                     for r in range(3))
         assert value == pytest.approx(truth, rel=1e-10), k
     assert values[0] == pytest.approx(((x - x.mean(axis=0)) ** 2).sum(), rel=1e-12)
+
+
+def test_elbow_best_of_n_init_beats_single_runs_on_data_with_local_optima():
+    x = np.random.default_rng(21).uniform(-10, 10, (600, 2))
+    ks = range(2, 11)
+    one, three = elbow(x, ks=ks, n_init=1, seed=4), elbow(x, ks=ks, n_init=3, seed=4)
+    assert np.all(three <= one)
+    assert np.sum(three < one * (1 - 1e-6)) >= 3  # the extra runs are different starts
 
 
 def test_elbow_non_increasing_on_well_separated_blobs_and_nan_beyond_n():
