@@ -4,7 +4,8 @@ The scene's step (assign: GEMM-form distances and argmin; update: np.bincount me
 Frame, as the window gets it) against ``KMeans(init=centroids, n_init=1, max_iter=1,
 algorithm="lloyd").fit`` on the same points from the same centroids (one assign + update and
 scikit-learn's final relabel). Median of many repeats, both in the same run; the issue asks for
-at least 3x (judged against scikit-learn's faster thread setting). Also a whole iteration (step(coarse=True)) and the frame alone. Prints a table.
+at least 3x (judged against scikit-learn's faster thread setting). Also a whole iteration (step(coarse=True)),
+the frame alone, and the mini-batch and Gaussian-mixture half-steps (for the frame budget, not the issue's ratio). Prints a table.
 
     python bench/bench_kmeans.py
 """
@@ -69,6 +70,23 @@ def main() -> None:
         function()
     ours = {"assign half-step": median_ms(assign), "update half-step": median_ms(update),
             "whole iteration (coarse step)": median_ms(iteration), "frame() alone": median_ms(sim.frame)}
+    others = {}
+    for algorithm, first, second in (("minibatch", "assign", "update"), ("gmm", "E-step", "M-step")):
+        other = Simulation({**params, "algorithm": algorithm}, 0)
+        begin = other.frame()
+        other.step()
+        half = other.frame()
+
+        def one(frame=begin, sim=other):
+            sim.restore(frame)
+            sim.step()
+
+        def two(frame=half, sim=other):
+            sim.restore(frame)
+            sim.step()
+        one(), two()
+        others[f"{algorithm} {first}"] = median_ms(one, REPEATS // 4)
+        others[f"{algorithm} {second}"] = median_ms(two, REPEATS // 4)
     peer = median_ms(sklearn_iteration)
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1):  # its OpenMP threads fight other processes on a busy 2-core machine
@@ -78,6 +96,8 @@ def main() -> None:
     print(f"{'sklearn KMeans(max_iter=1).fit':34s} {peer:8.3f} {'1.0':>15s}")
     print(f"{'  the same, 1 OpenMP thread':34s} {peer_one_thread:8.3f} {peer / peer_one_thread:15.1f}")
     for name, ms in ours.items():
+        print(f"{name:34s} {ms:8.3f} {peer / ms:15.1f}")
+    for name, ms in others.items():
         print(f"{name:34s} {ms:8.3f} {peer / ms:15.1f}")
     slowest = max(ours["assign half-step"], ours["update half-step"])
     fastest_peer = min(peer, peer_one_thread)

@@ -545,6 +545,8 @@ class Simulation:
             s["log_likelihood"] = log_likelihood
             s["ll_history"] = (s["ll_history"][:-1] if again else s["ll_history"]) + (log_likelihood,)
             s["responsibilities"] = _readonly(responsibilities.astype(np.float32))
+            # The M-step needs them in float64: kept beside the state (a restored state recomputes them).
+            self._responsibilities64 = (s["responsibilities"], responsibilities)
         elif self.algorithm == "minibatch":
             converged = False  # mini-batch K-Means stops at max_iter batches
             s["batch"] = _readonly(minibatch_indices(len(x), self.batch_size, self.seed, self.best_run,
@@ -567,7 +569,11 @@ class Simulation:
         s = self._s
         x = self.points
         if self.algorithm == "gmm":
-            responsibilities, _ = e_step(x, s["weights"], s["centroids"], s["covariances"])  # float64 again
+            cached = getattr(self, "_responsibilities64", None)
+            if cached is not None and cached[0] is s["responsibilities"] and not s["reassign"]:
+                responsibilities = cached[1]
+            else:  # the same computation as the E-step's, so the same numbers
+                responsibilities, _ = e_step(x, s["weights"], s["centroids"], s["covariances"])
             weights, new, covariances = m_step(x, responsibilities)
             if self._singular(covariances) or not np.isfinite(new).all():
                 return  # the last good parameters stay; the message says why
