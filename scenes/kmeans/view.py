@@ -184,6 +184,22 @@ def silhouette_bars(values: np.ndarray, labels: np.ndarray, gap: int = 3) -> lis
     return bars
 
 
+def bars_path(rows: np.ndarray, values: np.ndarray) -> QtGui.QPainterPath:
+    """One closed outline of horizontal bars from x = 0 to each value, row i spanning [rows[i], rows[i] + 1]."""
+    path = QtGui.QPainterPath()
+    if not len(values):
+        return path
+    x = np.repeat(np.asarray(values, dtype=float), 2)
+    y = np.empty(len(x))
+    y[0::2], y[1::2] = rows, np.asarray(rows, dtype=float) + 1
+    polygon = QtGui.QPolygonF([QtCore.QPointF(0.0, float(y[0])),
+                               *(QtCore.QPointF(float(a), float(b)) for a, b in zip(x, y)),
+                               QtCore.QPointF(0.0, float(y[-1]))])
+    path.addPolygon(polygon)
+    path.closeSubpath()
+    return path
+
+
 def subsample_index(n: int, size: int = SILHOUETTE_SAMPLE) -> np.ndarray:
     """A fixed (seeded, depends only on n) sorted subsample of ``size`` of range(n)."""
     if n <= size:
@@ -493,9 +509,14 @@ class KMeansView(SceneView):
         silhouette = _plot("Silhouette of this clustering")
         silhouette.setLabel("bottom", "silhouette")
         silhouette.hideAxis("left")
-        self.silhouette_bars: list[pg.BarGraphItem] = []
+        # Each cluster's bars as one filled outline (crisp, unlike hundreds of antialiased 1-row bars).
+        self.silhouette_bars: list[QtWidgets.QGraphicsPathItem] = []
+        #: Per cluster drawn: (row positions, silhouette values sorted high to low).
+        self.silhouette_shown: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for c in range(MAX_K):
-            bars = pg.BarGraphItem(x0=[0], y=[0], height=[1], width=[0], brush=pg.mkBrush(cluster_color(c)), pen=None)
+            bars = QtWidgets.QGraphicsPathItem()
+            bars.setBrush(pg.mkBrush(cluster_color(c)))
+            bars.setPen(pg.mkPen(None))
             bars.setVisible(False)
             silhouette.addItem(bars)
             self.silhouette_bars.append(bars)
@@ -1050,23 +1071,23 @@ class KMeansView(SceneView):
                 values, message = np.zeros(0), "silhouette\nnot defined"
         self.silhouette_values, self.silhouette_labels = values, (y if len(values) else np.zeros(0, dtype=int))
         bars = silhouette_bars(values, y) if len(values) else []
-        shown = {cluster: (ys, vs) for cluster, ys, vs in bars}
+        shown = {cluster: (ys, vs) for cluster, ys, vs in bars if cluster < MAX_K}
+        self.silhouette_shown = shown
         for c, item in enumerate(self.silhouette_bars):
             if c in shown:
-                ys, vs = shown[c]
-                item.setOpts(x0=np.zeros(len(vs)), y=ys, height=np.ones(len(vs)), width=vs)
+                item.setPath(bars_path(*shown[c]))
                 item.setVisible(True)
             elif item.isVisible():
-                item.setOpts(x0=[0], y=[0], height=[1], width=[0])
+                item.setPath(QtGui.QPainterPath())
                 item.setVisible(False)
         plot = self.plots["silhouette"]
         top = max((ys[-1] + 1 for _, ys, _ in bars if len(ys)), default=1.0)
         plot.setYRange(0, top, padding=0.02)
         plot.setXRange(-0.4, 1.0, padding=0.02)
         if len(values):
+            self.silhouette_mean.show()  # before the value: a hidden line's label ignores it
             self.silhouette_mean.setValue(float(values.mean()))
             self.silhouette_mean.label.valueChanged()
-            self.silhouette_mean.show()
         else:
             self.silhouette_mean.hide()
         self.silhouette_text.setText(message)

@@ -308,9 +308,13 @@ def test_elbow_and_silhouette_panels_show_the_analysis_of_the_shown_points(windo
     from sklearn.metrics import silhouette_samples
 
     expected = silhouette_samples(points[index], labels[index])
-    for c, bars in enumerate(view.silhouette_bars[:3]):
-        width = np.asarray(bars.opts["width"])
+    for c in range(3):
+        rows, width = view.silhouette_shown[c]
         np.testing.assert_allclose(width, np.sort(expected[labels[index] == c])[::-1], rtol=1e-9, atol=1e-12)
+        # The drawn outline reaches each value on its row.
+        rect = view.silhouette_bars[c].path().boundingRect()
+        assert rect.right() == pytest.approx(max(width.max(), 0)) and rect.top() == rows[0]
+    assert view.silhouette_mean.label.textItem.toPlainText() == f"mean {expected.mean():.2f}"
     assert view.silhouette_mean.value() == pytest.approx(expected.mean(), rel=1e-9)
 
 
