@@ -85,6 +85,11 @@ Each half-step can only lower the **inertia** (the sum of squared distances to t
 run stops when no point changes cluster — but maybe in a poor local optimum. **k-means++** picks each starting
 centroid with probability proportional to its squared distance from the picks so far (shown as point size).
 Drag a centroid at any time: the run continues from there.
+
+**Mini-batch** K-Means moves each centroid only part of the way towards a random batch of points (its learning
+rate shrinks as it absorbs more points). A **Gaussian mixture** fitted by EM has the same two half-steps with soft
+assignments: the E-step blends each point's colour by its responsibilities, the M-step moves the means and
+covariance ellipses — so it can follow stretched and unequal blobs where K-Means cannot.
 """
 
 SCENE = Scene(

@@ -1,4 +1,5 @@
-"""The K-Means scene's simulation: Lloyd's algorithm one half-step at a time.
+"""The K-Means scene's simulation: Lloyd's algorithm (also mini-batch K-Means and a Gaussian
+mixture by EM) one half-step at a time.
 
 Pure NumPy (no Qt). One step is one half-step: ``assign`` (every point to its nearest centroid)
 or ``update`` (every centroid to the mean of its points); ``step(coarse=True)`` finishes the
@@ -16,6 +17,22 @@ distances of the points to their assigned centroid; NaN before the first assign)
 (the clusters an update frame relocated); ``pick_probabilities`` (n,) (empty unless init_pick);
 ``k``; ``algorithm``; ``changed`` (points that changed cluster in this assign, else 0). ``inertia_history``
 has one entry per iteration: its assign's inertia (an assign done again after a drag replaces it).
+
+Mini-batch (``algorithm = "minibatch"``): each assign also draws a batch of batch_size points (with
+replacement, ``default_rng([seed, r, 2, iteration])``); the update moves each centre towards its
+batch points as scikit-learn's MiniBatchKMeans does (without its random reassignment of low-count
+centres); the run stops after max_iter batches. Adds ``batch_indices``, ``learning_rates`` (k,)
+(each centre's b / (w + b) of this update, 0 without batch points) and ``center_counts`` (k,) (w).
+
+Gaussian mixture (``algorithm = "gmm"``): the half-steps are ``e_step`` (responsibilities; labels =
+the most likely component) and ``m_step`` (weights, means = ``centroids``, full covariances with
+REG_COVAR on the diagonal), equal to scikit-learn's GaussianMixture from the same start
+(mixture_start: equal weights, each centroid's nearest points' scatter). Converged when an E-step's
+mean log-likelihood gained less than GMM_RELATIVE_TOL of its size; a covariance that is singular in
+floating point stops EM with a message. Adds ``responsibilities`` (n, k) float32,
+``covariances`` (k, 2, 2), ``mixture_weights`` (k,), ``log_likelihood`` (mean per point, of the
+latest E-step) and ``log_likelihood_history`` (one per iteration). ``inertia`` is still the
+squared distances to the assigned means.
 
 Convergence as scikit-learn's Lloyd: an assign that changes no label (after an update) ends the
 run, "converged after n iterations" with n as scikit-learn's ``n_iter_``. After max_iter updates
