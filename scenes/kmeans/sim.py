@@ -434,6 +434,11 @@ class Simulation:
         """Put placed (manual init) or dragged centroids in; the next half-step is an assign."""
         s = self._s
         m = len(centroids)
+        if s["phase"] in ("init", "init_pick") and len(s["covariances"]):
+            # Before the first half-step the mixture starts from these centroids, as a constructor
+            # given this centroids_set would start it (so a reopened session replays the same run).
+            s["weights"], s["covariances"] = _EMPTY_FLOAT, _readonly(np.zeros((0, 2, 2)))
+            s["stopped"] = ""
         if self.init == "manual" and initial:
             if m > self.k:
                 centroids = centroids[:self.k]

@@ -547,6 +547,24 @@ def test_manual_centroids_at_step_zero_replay_and_reopen(registered):
     np.testing.assert_array_equal(session.forward(4).data["centroids"], expected.data["centroids"])
 
 
+@pytest.mark.parametrize("init", ["random_points", "manual"])
+def test_em_centroids_set_before_the_first_half_step_replays_the_same_run(registered, init):
+    session = Session(SCENE, {"algorithm": "gmm", "k": 2, "init": init}, 0)
+    if init == "manual":
+        session.set_params({"centroids_set": placed(0, [[-5, 0], [5, 5]])})
+    session.set_params({"centroids_set": placed(0, [[-3, 2], [4, 6]])})
+    start = session.frame if init == "random_points" else None
+    session.forward(5)
+    reopened = Session.from_dict(json.loads(json.dumps(session.to_dict())))
+    for key in ("centroids", "covariances", "mixture_weights", "log_likelihood_history"):
+        np.testing.assert_array_equal(reopened.frame.data[key], session.frame.data[key])
+    from scenes.kmeans.sim import mixture_start
+    fresh = Simulation(params(algorithm="gmm", k=2, init=init, centroids_set=placed(0, [[-3, 2], [4, 6]])), 0)
+    weights, covariances = mixture_start(fresh.points, np.array([[-3.0, 2.0], [4.0, 6.0]]))
+    np.testing.assert_array_equal(fresh.frame().data["covariances"], covariances)
+    assert start is None or start.step == 0
+
+
 def test_session_file_takes_user_points_and_frames_are_json(registered):
     session = Session(SCENE, {"k": 2}, 0, data={"x": [[0, 0], [1, 0], [5, 5], [6, 5]], "labels": [0, 0, 0, 0]})
     session.forward(3)
