@@ -353,6 +353,20 @@ def test_a_drag_in_em_moves_the_means_and_the_next_half_step_is_an_e_step():
     assert len(e.data["log_likelihood_history"]) == len(here.data["log_likelihood_history"])
 
 
+def test_with_n_init_the_steppable_kmeans_plus_plus_picks_are_the_best_initialisations():
+    from scenes.kmeans.sim import initial_centroids
+    p = params(init="kmeans_plus_plus", k=5, true_clusters=5, cluster_std=1.5, n_samples=800, n_init=6)
+    sim = Simulation(p, 4)
+    x = sim.points
+    finals = [lloyd(x, initial_centroids(x, 5, "kmeans_plus_plus", 4, run), 300)[2] for run in range(6)]
+    best = int(np.argmin(finals))
+    assert sim.best_run == best != 0  # (not the first: the test would not tell them apart)
+    frame = sim.step(coarse=True)
+    assert frame.data["phase"] == "init"
+    np.testing.assert_array_equal(frame.data["centroids"], initial_centroids(x, 5, "kmeans_plus_plus", 4, best))
+    assert run_to_end(sim)[-1].data["inertia"] == pytest.approx(finals[best], rel=1e-12)
+
+
 # -- states with a message -----------------------------------------------------------------------------
 def test_k_larger_than_the_points_is_a_message_state():
     sim = Simulation(params(k=12, n_samples=10), 0)
