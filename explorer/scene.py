@@ -135,6 +135,7 @@ SCENE_MODULES: tuple[str, ...] = (
     "scenes.learning_rate_batch",
     "scenes.decision_boundaries",
     "scenes.neural_network",
+    "scenes.kmeans",
 )
 
 

@@ -10,17 +10,9 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer import cli
-from explorer import scene as registry
 from scenes.kmeans import view as km_view
 
 from tests.conftest import wait_ready
-
-
-@pytest.fixture(autouse=True)
-def _kmeans_registered(monkeypatch):
-    # Until the scene is listed in SCENE_MODULES the window and the CLI find it through this.
-    if "scenes.kmeans" not in registry.SCENE_MODULES:
-        monkeypatch.setattr(registry, "SCENE_MODULES", registry.SCENE_MODULES + ("scenes.kmeans",))
 
 
 @pytest.fixture
