@@ -6,7 +6,7 @@ from explorer.params import Choice, Float, Int, Text
 from explorer.scene import Preset, Scene
 from scenes.kmeans.data import BLOB_DATASETS, DATASET_LABELS, DATASETS
 from scenes.kmeans.sim import ALGORITHMS, INITS, MAX_CENTROID_VALUE, MAX_CENTROIDS_CHARS, MAX_K, Simulation, \
-    check_centroids_set
+    check_centroids_set, table
 
 _BLOBS = {"dataset": BLOB_DATASETS}
 
@@ -102,5 +102,6 @@ SCENE = Scene(
     view="scenes.kmeans.view:KMeansView",
     presets=PRESETS,
     explainer=EXPLAINER,
+    table=table,
     coarse_step="Step iteration",
 )

@@ -734,3 +734,24 @@ class Simulation:
         if self.n_init > 1 and self.init != "manual":
             parts.append(self.n_init_summary)
         return "; ".join(parts + self.notes)
+
+
+def table(frame: Frame) -> tuple[list[str], list[list[Any]]]:
+    """CSV export: one row per point (its cluster, its D² pick probability on a k-means++ frame,
+    its responsibilities under a Gaussian mixture), then one row per centroid (with its position
+    before this half-step)."""
+    d = frame.data
+    probabilities = np.asarray(d["pick_probabilities"])
+    responsibilities = np.asarray(d.get("responsibilities", np.zeros((len(d["points"]), 0))))
+    k = responsibilities.shape[1] if responsibilities.ndim == 2 else 0
+    header = ["kind", "index", "x", "y", "cluster", "pick_probability",
+              *(f"responsibility_{j}" for j in range(k)), "previous_x", "previous_y"]
+    has_p = len(probabilities) == len(d["points"])
+    rows: list[list[Any]] = []
+    for i, ((x, y), label) in enumerate(zip(np.asarray(d["points"]).tolist(), np.asarray(d["labels"]).tolist())):
+        rows.append(["point", i, x, y, label, float(probabilities[i]) if has_p else "",
+                     *(responsibilities[i].tolist() if k else ()), "", ""])
+    for j, ((x, y), (px, py)) in enumerate(zip(np.asarray(d["centroids"]).tolist(),
+                                               np.asarray(d["previous_centroids"]).tolist())):
+        rows.append(["centroid", j, x, y, j, "", *([""] * k), px, py])
+    return header, rows

@@ -590,6 +590,27 @@ def test_session_file_takes_user_points_and_frames_are_json(registered):
     assert {"points", "labels", "centroids", "inertia"} <= set(out)
 
 
+def test_csv_table_has_a_row_per_point_and_per_centroid():
+    for algorithm in ("lloyd", "gmm"):
+        sim = Simulation(params(algorithm=algorithm, init="kmeans_plus_plus", k=3, n_samples=50), 0)
+        for frame in (sim.step(), sim.step(coarse=True), sim.step(), sim.step()):
+            header, rows = SCENE.table(frame)
+            d = frame.data
+            assert all(len(row) == len(header) for row in rows)
+            points = [row for row in rows if row[0] == "point"]
+            centroids = [row for row in rows if row[0] == "centroid"]
+            assert len(points) == 50 and len(centroids) == len(d["centroids"])
+            np.testing.assert_array_equal([r[2:4] for r in points], d["points"])
+            np.testing.assert_array_equal([r[4] for r in points], d["labels"])
+            np.testing.assert_array_equal([r[2:4] for r in centroids], d["centroids"])
+            np.testing.assert_array_equal([r[-2:] for r in centroids], d["previous_centroids"])
+            if d["phase"] == "init_pick":
+                np.testing.assert_array_equal([r[5] for r in points], d["pick_probabilities"])
+            if algorithm == "gmm" and d["phase"] in ("e_step", "m_step"):
+                columns = [header.index(f"responsibility_{j}") for j in range(3)]
+                np.testing.assert_array_equal([[r[c] for c in columns] for r in points], d["responsibilities"])
+
+
 # -- parameters --------------------------------------------------------------------------------------------
 def test_parse_centroids_set_is_strict():
     assert parse_centroids_set("") is None
