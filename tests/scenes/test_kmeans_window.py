@@ -450,3 +450,34 @@ def test_render_writes_points_labels_centroids_and_inertia(tmp_path, qapp):
     assert len(frame["inertia_history"]) >= 1
     image = QtGui.QImage(str(out_png))
     assert image.width() == 900 and image.height() > 300
+
+
+def test_every_half_step_of_a_whole_run_draws_exactly_the_frames_clusters(window, qtbot):
+    # Late assigns move a few points: only the clusters that gained or lost some are redrawn.
+    window.set_params({"dataset": "uniform", "n_samples": 2000, "k": 6})
+    wait_ready(qtbot, window)
+    view = window.view
+    step = action(window, "Step")
+    only_lost = 0
+    previous = None
+    for _ in range(120):
+        step.trigger()
+        frame = window.session.frame
+        points, labels = np.array(frame.data["points"]), np.array(frame.data["labels"])
+        for c in range(6):
+            np.testing.assert_array_equal(drawn_points(view.cluster_items[c]), points[labels == c])
+        if previous is not None:
+            lost = set(previous[previous != labels].tolist()) - set(labels[previous != labels].tolist())
+            only_lost += bool(lost)
+        previous = labels
+        if window.session.done:
+            break
+    assert only_lost > 0  # the run had an assign where some cluster only lost points
+    # Back through the run: each frame's clusters again.
+    back = action(window, "Step back")
+    for _ in range(10):
+        back.trigger()
+        frame = window.session.frame
+        points, labels = np.array(frame.data["points"]), np.array(frame.data["labels"])
+        for c in range(6):
+            np.testing.assert_array_equal(drawn_points(view.cluster_items[c]), points[labels == c])
