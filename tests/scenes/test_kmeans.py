@@ -200,11 +200,12 @@ def test_kmeans_plus_plus_picks_follow_the_d2_distribution():
         keep = p > 0
         observed.extend(counts[i][keep])
         expected.extend(p[keep] * counts[i].sum())
-    result = chisquare(observed, expected, ddof=len(x))  # ddof: the row totals were fitted
+    # 6 rows of 5 cells with fixed row totals: 30 - 6 = 24 degrees of freedom (chisquare subtracts 1 itself).
+    result = chisquare(observed, expected, ddof=len(x) - 1)
     assert result.pvalue > 1e-3
     # A planted bug (uniform second pick) would fail this test.
     uniform = [counts[i].sum() / (len(x) - 1) for i in range(len(x)) for _ in range(len(x) - 1)]
-    assert chisquare(observed, uniform, ddof=len(x)).pvalue < 1e-6
+    assert chisquare(observed, uniform, ddof=len(x) - 1).pvalue < 1e-6
 
 
 def test_n_init_starts_from_the_best_initialisation_and_says_so():
