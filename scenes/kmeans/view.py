@@ -131,6 +131,25 @@ def voronoi_rgba(grid: np.ndarray, grid_sq: np.ndarray, centroids: np.ndarray, n
     return REGION_RGBA[np.minimum(index, MAX_K - 1)].reshape(n, n, 4)
 
 
+def gmm_regions(grid: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
+    """Index of the most likely component of every grid point: argmax of log w_j + log N(g | mean_j, cov_j)
+    (closed-form 2 x 2 inverse); -1 where no component is usable."""
+    w = np.asarray(weights, float).reshape(-1)
+    m = np.asarray(means, float).reshape(-1, 2)
+    cov = np.asarray(covariances, float).reshape(-1, 2, 2)
+    a, b, d = cov[:, 0, 0], cov[:, 0, 1], cov[:, 1, 1]
+    det = a * d - b * b
+    usable = np.isfinite(det) & (det > 0) & (w > 0) & np.isfinite(m).all(axis=1)
+    if not usable.any() or not (len(w) == len(m) == len(cov)):
+        return np.full(len(grid), -1, dtype=np.intp)
+    dx = grid[:, 0:1] - m[None, usable, 0].astype(np.float32)
+    dy = grid[:, 1:2] - m[None, usable, 1].astype(np.float32)
+    au, bu, du = (v[usable].astype(np.float32) for v in (a, b, d))
+    score = (du * dx * dx - 2 * bu * dx * dy + au * dy * dy) / det[usable].astype(np.float32)
+    score = np.float32(-0.5) * (score + np.log(det[usable]).astype(np.float32)) + np.log(w[usable]).astype(np.float32)
+    return np.flatnonzero(usable)[np.argmax(score, axis=1)]
+
+
 def ellipse_lines(means: np.ndarray, covariances: np.ndarray, sigmas: float = 2.0,
                   segments: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """The ``sigmas``-σ ellipses of 2-D Gaussians as one x, y polyline with NaN breaks."""
@@ -942,14 +961,18 @@ class KMeansView(SceneView):
                 self.centroid_item.clear()
                 self.centroid_item.setVisible(False)
         frame = self.frame
-        gmm = frame is not None and str(frame.data.get("algorithm", "")) == "gmm"
-        if gmm:
-            self.voronoi.setVisible(False)
-        else:
-            self.voronoi.setVisible(True)
-            if self._grid is not None and self._changed("voronoi", centroids):
-                self.voronoi.setImage(voronoi_rgba(self._grid, self._grid_sq, centroids), levels=None,
-                                      autoLevels=False)
+        data = frame.data if frame is not None else {}
+        gmm = str(data.get("algorithm", "")) == "gmm" and "covariances" in data
+        if gmm:  # regions of the most likely component
+            weights, covariances = np.asarray(data["mixture_weights"]), np.asarray(data["covariances"])
+            if self._grid is not None and self._changed("voronoi", "gmm", centroids, weights, covariances):
+                index = gmm_regions(self._grid, weights, centroids, covariances) \
+                    if len(covariances) == len(centroids) and len(weights) == len(centroids) \
+                    else np.full(len(self._grid), -1)
+                rgba = REGION_RGBA[np.where(index < 0, MAX_K, np.minimum(index, MAX_K - 1))]
+                self.voronoi.setImage(rgba.reshape(GRID, GRID, 4), levels=None, autoLevels=False)
+        elif self._grid is not None and self._changed("voronoi", "voronoi", centroids):
+            self.voronoi.setImage(voronoi_rgba(self._grid, self._grid_sq, centroids), levels=None, autoLevels=False)
         segments = np.zeros((0, 2))
         if arrows and frame is not None and str(frame.data["phase"]) in ("update", "m_step"):
             previous = np.asarray(frame.data.get("previous_centroids", np.zeros((0, 2))), dtype=float).reshape(-1, 2)

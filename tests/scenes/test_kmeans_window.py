@@ -481,3 +481,52 @@ def test_every_half_step_of_a_whole_run_draws_exactly_the_frames_clusters(window
         points, labels = np.array(frame.data["points"]), np.array(frame.data["labels"])
         for c in range(6):
             np.testing.assert_array_equal(drawn_points(view.cluster_items[c]), points[labels == c])
+
+
+def test_gaussian_mixture_blends_colours_shades_likeliest_components_and_draws_2_sigma_ellipses(window, qtbot):
+    from scenes.kmeans import sim
+
+    window.apply_preset("Anisotropic: EM succeeds")
+    wait_ready(qtbot, window)
+    view = window.view
+    step = action(window, "Step")
+    for _ in range(20):
+        step.trigger()
+        if window.session.frame.data["phase"] == "e_step" and window.session.frame.data["iteration"] >= 2:
+            break
+    frame = window.session.frame
+    data = frame.data
+    assert data["algorithm"] == "gmm" and data["phase"] == "e_step"
+    points = np.array(data["points"])
+    r = np.array(data["responsibilities"], dtype=float)
+    k = r.shape[1]
+    # Every point in the responsibility-weighted mix of the component colours (5-bit channels).
+    assert view.blend_item.isVisible() and not any(item.isVisible() for item in view.cluster_items)
+    np.testing.assert_array_equal(drawn_points(view.blend_item), points)
+    colours = np.array([[b.color().red(), b.color().green(), b.color().blue()]
+                        for b in view.blend_item.data["brush"]], dtype=float)
+    expected = r @ km_view.CLUSTER_RGB[:k] / r.sum(axis=1, keepdims=True)
+    assert np.abs(colours - expected).max() <= 8
+    # The shading: the most likely component of every cell (the simulation's own E-step on the grid).
+    x0, y0, w, h = view.voronoi.mapRectToParent(view.voronoi.boundingRect()).getRect()
+    n = km_view.GRID
+    xs, ys = x0 + (np.arange(n) + 0.5) * w / n, y0 + (np.arange(n) + 0.5) * h / n
+    gx, gy = np.meshgrid(xs, ys)
+    cells = np.column_stack([gx.ravel(), gy.ravel()])
+    grid_r, _ = sim.e_step(cells, np.array(data["mixture_weights"]), np.array(data["centroids"]),
+                           np.array(data["covariances"]))
+    shaded = km_view.REGION_RGBA[np.argmax(grid_r, axis=1)].reshape(n, n, 4)
+    assert np.any(view.voronoi.image != shaded, axis=2).mean() < 0.002
+    # Ellipses: every drawn point at Mahalanobis distance 2 from its component.
+    x, y = view.ellipses.getData()
+    assert view.ellipses.isVisible()
+    pieces = np.split(np.column_stack([x, y]), np.flatnonzero(~np.isfinite(x)) + 1)
+    pieces = [p[np.isfinite(p[:, 0])] for p in pieces if np.isfinite(p[:, 0]).any()]
+    assert len(pieces) == k
+    for piece, mean, cov in zip(pieces, data["centroids"], data["covariances"]):
+        d = piece - mean
+        np.testing.assert_allclose(np.einsum("ni,ij,nj->n", d, np.linalg.inv(cov), d), 4.0, rtol=1e-6)
+    assert "E-step" in view.corner.textItem.toPlainText()
+    assert not view.plots["inertia"].getAxis("left").logMode  # a log-likelihood
+    ix, iy = view.inertia_curve.getData()
+    np.testing.assert_allclose(iy, data["log_likelihood_history"])
