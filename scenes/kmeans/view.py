@@ -448,6 +448,12 @@ class KMeansView(SceneView):
         self.blend_item.setVisible(False)
         plot.addItem(self.blend_item)
         cache_static(self.blend_item)
+        # Mini-batch: the batch of this iteration as rings around its points.
+        self.batch_item = UniformScatter(size=9, symbol="o", brush=None, pen=pg.mkPen(theme.FOREGROUND, width=1.2),
+                                         antialias=False)
+        self.batch_item.setZValue(5)
+        self.batch_item.setVisible(False)
+        plot.addItem(self.batch_item)
         self.ellipses = _curve(pg.mkPen(theme.FOREGROUND, width=1.5))
         self.ellipses.setZValue(15)
         plot.addItem(self.ellipses)
@@ -872,6 +878,7 @@ class KMeansView(SceneView):
         self._show_points(frame, points)
         self._draw_centroids(self.frame_centroids(frame), arrows=True)
         self._show_gmm(frame)
+        self._show_batch(frame, points)
         self._show_inertia(frame)
         self._show_analysis(frame)
         self._show_silhouette(frame, points)
@@ -987,6 +994,15 @@ class KMeansView(SceneView):
             else:
                 self.arrows.setData([], [])
                 self.arrows.setVisible(False)
+
+    def _show_batch(self, frame: Frame, points: np.ndarray) -> None:
+        data = frame.data
+        on = str(data.get("algorithm", "")) == "minibatch" and str(data["phase"]) in ("assign", "update")
+        index = np.asarray(data.get("batch_indices", np.zeros(0, dtype=int)), dtype=np.intp).reshape(-1) if on \
+            else np.zeros(0, dtype=np.intp)
+        index = index[(index >= 0) & (index < len(points))]
+        if self._changed("batch", data["points"] if on else None, index):
+            _set_points(self.batch_item, points[np.unique(index)])
 
     def _show_gmm(self, frame: Frame) -> None:
         data = frame.data

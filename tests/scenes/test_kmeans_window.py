@@ -530,3 +530,18 @@ def test_gaussian_mixture_blends_colours_shades_likeliest_components_and_draws_2
     assert not view.plots["inertia"].getAxis("left").logMode  # a log-likelihood
     ix, iy = view.inertia_curve.getData()
     np.testing.assert_allclose(iy, data["log_likelihood_history"])
+
+
+def test_minibatch_rings_the_batch_points(window, qtbot):
+    window.set_params({"algorithm": "minibatch", "batch_size": 40})
+    wait_ready(qtbot, window)
+    view = window.view
+    assert not view.batch_item.isVisible()
+    action(window, "Step").trigger()
+    data = window.session.frame.data
+    assert data["phase"] == "assign"
+    batch = np.array(data["points"])[np.unique(data["batch_indices"])]
+    np.testing.assert_array_equal(drawn_points(view.batch_item), batch)
+    window.set_params({"algorithm": "lloyd"})
+    wait_ready(qtbot, window)
+    assert not view.batch_item.isVisible()
