@@ -20,9 +20,11 @@ has one entry per iteration: its assign's inertia (an assign done again after a 
 
 Mini-batch (``algorithm = "minibatch"``): each assign also draws a batch of batch_size points (with
 replacement, ``default_rng([seed, r, 2, iteration])``); the update moves each centre towards its
-batch points as scikit-learn's MiniBatchKMeans does (without its random reassignment of low-count
-centres); the run stops after max_iter batches. Adds ``batch_indices``, ``learning_rates`` (k,)
-(each centre's b / (w + b) of this update, 0 without batch points) and ``center_counts`` (k,) (w).
+batch points as scikit-learn's MiniBatchKMeans does, including its random reassignment of
+low-count centres to batch points (on its schedule; reassign_random_state picks the points); the run
+stops after max_iter batches. Adds ``batch_indices``, ``learning_rates`` (k,) (each centre's
+b / (w + b) of this update, 0 without batch points), ``center_counts`` (k,) (w) and
+``reassigned_centers`` (the centres this update reassigned).
 
 Gaussian mixture (``algorithm = "gmm"``): the half-steps are ``e_step`` (responsibilities; labels =
 the most likely component) and ``m_step`` (weights, means = ``centroids``, full covariances with
@@ -199,8 +201,8 @@ def minibatch_indices(n: int, batch_size: int, seed: int, run: int, iteration: i
 
 def minibatch_update(batch_points: np.ndarray, batch_labels: np.ndarray, centres: np.ndarray,
                      counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """scikit-learn's MiniBatchKMeans centre update (``_minibatch_update_dense``, unit weights, without
-    its random reassignment of low-count centres): a centre with b of the batch's points moves to
+    """scikit-learn's MiniBatchKMeans centre update (``_minibatch_update_dense``, unit weights; the
+    random reassignment of low-count centres is minibatch_reassign): a centre with b of the batch's points moves to
     (c · w + Σ batch points) / (w + b), w the points it has absorbed so far, i.e. by the per-centre
     learning rate b / (w + b) towards the batch points' mean. Returns (centres, counts, rates)."""
     k = len(centres)
@@ -213,14 +215,57 @@ def minibatch_update(batch_points: np.ndarray, batch_labels: np.ndarray, centres
     return new, new_counts, rates
 
 
+#: scikit-learn's MiniBatchKMeans reassignment_ratio: centres with fewer points than this share of the
+#: largest count are moved to random batch points.
+REASSIGNMENT_RATIO = 0.01
+
+
+def reassign_due(counts: np.ndarray, since: int, batch_size: int) -> tuple[bool, int]:
+    """scikit-learn's ``MiniBatchKMeans._random_reassign``, called before each update with the counts
+    so far: due when a centre has no point yet or 10 · k points were processed since the last one.
+    Returns (due, points processed since the last reassignment)."""
+    since += int(batch_size)
+    if (counts == 0).any() or since >= 10 * len(counts):
+        return True, 0
+    return False, since
+
+
+def reassign_random_state(seed: int, run: int, iteration: int) -> np.random.RandomState:
+    """The generator that picks the batch points low-count centres move to (a RandomState, as
+    scikit-learn's ``random_state.choice`` draws them)."""
+    return np.random.RandomState(np.random.SeedSequence([int(seed), int(run), 3, int(iteration)]).generate_state(1)[0])
+
+
+def minibatch_reassign(batch_points: np.ndarray, centres: np.ndarray, counts: np.ndarray,
+                       random_state: np.random.RandomState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The random reassignment of scikit-learn's ``_mini_batch_step``: centres whose count is below
+    REASSIGNMENT_RATIO × the largest (at most half the batch size of them, the lowest counts) move
+    to distinct random batch points and take the smallest remaining count. Returns (centres,
+    counts, reassigned centre indices)."""
+    to_reassign = counts < REASSIGNMENT_RATIO * counts.max()
+    if to_reassign.sum() > 0.5 * len(batch_points):
+        to_reassign[np.argsort(counts)[int(0.5 * len(batch_points)):]] = False
+    n = int(to_reassign.sum())
+    if n == 0:
+        return centres, counts, np.zeros(0, dtype=np.int64)
+    centres, counts = centres.copy(), counts.copy()
+    centres[to_reassign] = batch_points[random_state.choice(len(batch_points), replace=False, size=n)]
+    counts[to_reassign] = np.min(counts[~to_reassign])
+    return centres, counts, np.flatnonzero(to_reassign).astype(np.int64)
+
+
 def minibatch_run(x: np.ndarray, centroids: np.ndarray, max_iter: int, batch_size: int, seed: int,
                   run: int) -> tuple[np.ndarray, np.ndarray, float]:
     """max_iter mini-batch steps from ``centroids`` and a last assign: (labels, centroids, inertia)."""
     c = np.asarray(centroids, dtype=np.float64)
     counts = np.zeros(len(c))
+    since = 0
     for i in range(1, max_iter + 1):
         batch = x[minibatch_indices(len(x), batch_size, seed, run, i)]
+        due, since = reassign_due(counts, since, batch_size)
         c, counts, _ = minibatch_update(batch, nearest(batch, c), c, counts)  # only the batch needs labels
+        if due:
+            c, counts, _ = minibatch_reassign(batch, c, counts, reassign_random_state(seed, run, i))
     labels = nearest(x, c)
     return labels, c, assigned_inertia(x, c, labels)
 
@@ -365,7 +410,8 @@ class Simulation:
             "history": (), "converged": False, "stopped": "", "empty": _EMPTY_INT, "changed": 0,
             "after_update": False, "reassign": False, "seen": p["centroids_set"], "event": "",
             # mini-batch: points absorbed per centre, the batch and each centre's learning rate
-            "counts": None, "batch": _EMPTY_INT, "rates": _EMPTY_FLOAT,
+            "counts": None, "batch": _EMPTY_INT, "rates": _EMPTY_FLOAT, "since_reassign": 0,
+            "reassigned": _EMPTY_INT,
             # Gaussian mixture: weights, covariances, float32 responsibilities (n, k) of the latest
             # E-step (None before it) and the mean log-likelihood per point of each E-step
             "weights": _EMPTY_FLOAT, "covariances": _readonly(np.zeros((0, 2, 2))), "responsibilities": None,
@@ -602,9 +648,14 @@ class Simulation:
             s["weights"], s["covariances"] = _readonly(weights), _readonly(covariances)
             s["phase"] = "m_step"
         elif self.algorithm == "minibatch":
-            new, counts, rates = minibatch_update(x[s["batch"]], s["labels"][s["batch"]], s["centroids"],
-                                                  s["counts"])
-            s["counts"], s["rates"] = _readonly(counts), _readonly(rates)
+            batch = x[s["batch"]]
+            due, s["since_reassign"] = reassign_due(s["counts"], s["since_reassign"], self.batch_size)
+            new, counts, rates = minibatch_update(batch, s["labels"][s["batch"]], s["centroids"], s["counts"])
+            reassigned = _EMPTY_INT
+            if due:
+                new, counts, reassigned = minibatch_reassign(
+                    batch, new, counts, reassign_random_state(self.seed, self.best_run, s["iteration"]))
+            s["counts"], s["rates"], s["reassigned"] = _readonly(counts), _readonly(rates), _readonly(reassigned)
             s["phase"] = "update"
         else:
             new, relocated = update_centroids(x, s["labels"], s["centroids"])
@@ -646,6 +697,7 @@ class Simulation:
         if self.algorithm == "minibatch":
             data["batch_indices"] = s["batch"]
             data["learning_rates"] = s["rates"]
+            data["reassigned_centers"] = s["reassigned"] if s["phase"] == "update" else _EMPTY_INT
             counts = s["counts"]
             data["center_counts"] = counts if counts is not None else _readonly(np.zeros(len(centroids)))
         elif self.algorithm == "gmm":
@@ -717,6 +769,10 @@ class Simulation:
                 else "no centroid had batch points"
             parts.append(f"batch {i}, update: {int(moved.sum())} centroid(s) moved towards their batch points "
                          f"({rate_text}); inertia {s['inertia']:.6g}")
+            if len(s["reassigned"]):
+                parts.append(f"centroid {', '.join(str(j) for j in s['reassigned'])} had under "
+                             f"{REASSIGNMENT_RATIO:.0%} of the largest count and moved to a random batch point "
+                             "(as scikit-learn's MiniBatchKMeans does)")
         else:
             parts.append(f"iteration {i}, update: centroids moved to the means of their points; "
                          f"inertia {s['inertia']:.6g}")

@@ -22,7 +22,7 @@ from tests.strategies import param_space
 
 FRAME_KEYS = {"points", "labels", "centroids", "previous_centroids", "phase", "iteration", "inertia",
               "inertia_history", "converged", "empty_clusters", "pick_probabilities", "k", "algorithm", "changed"}
-MINIBATCH_KEYS = {"batch_indices", "learning_rates", "center_counts"}
+MINIBATCH_KEYS = {"batch_indices", "learning_rates", "center_counts", "reassigned_centers"}
 GMM_KEYS = {"responsibilities", "covariances", "mixture_weights", "log_likelihood", "log_likelihood_history"}
 
 
@@ -225,25 +225,39 @@ def test_n_init_starts_from_the_best_initialisation_and_says_so():
 
 
 # -- mini-batch K-Means ---------------------------------------------------------------------------------
-def test_minibatch_updates_are_sklearns_mini_batch_step():
+@pytest.mark.parametrize("k, batch_size, true_clusters", [(5, 40, 5), (12, 8, 2)])
+def test_minibatch_updates_are_sklearns_mini_batch_step(k, batch_size, true_clusters):
+    """Each update against scikit-learn's own _mini_batch_step on the same batch, with its reassignment
+    schedule (MiniBatchKMeans._random_reassign) and a RandomState seeded as the scene's."""
     from sklearn.cluster._kmeans import _mini_batch_step
-    sim = Simulation(params(algorithm="minibatch", k=5, true_clusters=5, batch_size=40, n_samples=2000), 3)
-    for _ in range(25):
+    from scenes.kmeans.sim import reassign_random_state
+    sim = Simulation(params(algorithm="minibatch", k=k, true_clusters=true_clusters, batch_size=batch_size,
+                            n_samples=2000), 3)
+    since, reassignments = 0, 0
+    for i in range(1, 41):
         assign, update = sim.step(), sim.step()
         assert (assign.data["phase"], update.data["phase"]) == ("assign", "update")
         x, batch = assign.data["points"], assign.data["batch_indices"]
-        assert len(batch) == 40
+        assert len(batch) == batch_size
         centres = np.array(assign.data["centroids"])
         counts = np.array(assign.data["center_counts"], dtype=np.float64)
+        since += batch_size  # MiniBatchKMeans._random_reassign
+        due = bool((counts == 0).any() or since >= 10 * k)
+        since = 0 if due else since
         new = np.zeros_like(centres)
-        _mini_batch_step(x[batch], np.ones(len(batch)), centres, new, counts, np.random.RandomState(0),
-                         random_reassign=False)
+        _mini_batch_step(x[batch], np.ones(len(batch)), centres, new, counts, reassign_random_state(3, 0, i),
+                         random_reassign=due)
         np.testing.assert_allclose(update.data["centroids"], new, rtol=0, atol=1e-12)
         np.testing.assert_array_equal(update.data["center_counts"], counts)
-        # The per-centre learning rate: the centre's batch points over all points it has absorbed.
-        hits = np.bincount(assign.data["labels"][batch], minlength=5)
-        np.testing.assert_allclose(update.data["learning_rates"], np.where(hits > 0, hits / np.maximum(counts, 1), 0))
+        reassignments += len(update.data["reassigned_centers"])
+        if not due or not len(update.data["reassigned_centers"]):
+            # The per-centre learning rate: the centre's batch points over all points it has absorbed.
+            hits = np.bincount(assign.data["labels"][batch], minlength=k)
+            np.testing.assert_allclose(update.data["learning_rates"],
+                                       np.where(hits > 0, hits / np.maximum(counts, 1), 0))
         np.testing.assert_array_equal(update.data["labels"], nearest(x, centres))
+    if k == 12:  # 12 centres on 2 blobs: low-count centres are reassigned, and the message says so
+        assert reassignments > 0
 
 
 def test_minibatch_runs_max_iter_batches_and_n_init_uses_its_own_runs():
