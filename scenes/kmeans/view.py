@@ -773,7 +773,7 @@ class KMeansView(SceneView):
         moved[index] = (x, y)
         step = int(self.frame.step)
         self.paramsRequested.emit({"centroids_set": centroids_document(step, moved)})
-        self.messageRequested.emit(f"centroid {index + 1} moved to ({x:.3g}, {y:.3g}) at step {step}: "
+        self.messageRequested.emit(f"centroid {index} moved to ({x:.3g}, {y:.3g}) at step {step}: "
                                    "the run continues from there at the next step")
 
     def place_centroid(self, x: float, y: float) -> None:
@@ -1187,7 +1187,7 @@ class KMeansView(SceneView):
             self.overlay.setVisible(bool(overlay))
         empty = np.asarray(data.get("empty_clusters", np.zeros(0, dtype=int))).reshape(-1)
         if len(empty):
-            which = ", ".join(str(int(c) + 1) for c in empty[:6])
+            which = ", ".join(str(int(c)) for c in empty[:6])  # numbered from 0, as the status line
             notice = (f"empty cluster{'s' if len(empty) > 1 else ''} {which}: moved to the point"
                       f"{'s' if len(empty) > 1 else ''} farthest from its centroid (as scikit-learn)")
         else:

@@ -545,3 +545,29 @@ def test_minibatch_rings_the_batch_points(window, qtbot):
     window.set_params({"algorithm": "lloyd"})
     wait_ready(qtbot, window)
     assert not view.batch_item.isVisible()
+
+
+def test_an_empty_cluster_is_relocated_and_the_plot_says_so(window, qtbot):
+    points = np.array(window.session.frame.data["points"])
+    far = points.mean(axis=0) + 1000.0
+    placed = km_view.centroids_document(0, np.array([points.mean(axis=0), far]))
+    window.set_params({"init": "manual", "k": 2, "centroids_set": placed})
+    wait_ready(qtbot, window)
+    view = window.view
+    step = action(window, "Step")
+    step.trigger()  # assign: every point to the first centroid
+    assert (np.array(window.session.frame.data["labels"]) == 0).all()
+    assert not view.notice.isVisible()
+    step.trigger()  # update: the empty cluster goes to the point farthest from its centroid
+    data = window.session.frame.data
+    assert list(data["empty_clusters"]) == [1]
+    farthest = points[np.argmax(((points - points.mean(axis=0)) ** 2).sum(axis=1))]
+    np.testing.assert_allclose(drawn_centroids(view)[1], farthest)
+    assert view.notice.isVisible()
+    text = view.notice.textItem.toPlainText()
+    assert "empty cluster 1" in text and "farthest" in text  # numbered as in the status line
+    assert "empty cluster 1" in window.session.frame.message
+    # The notice sits inside the main plot.
+    assert view.plots["main"].vb.sceneBoundingRect().contains(view.notice.sceneBoundingRect())
+    step.trigger()
+    assert not view.notice.isVisible()
