@@ -511,7 +511,10 @@ class KMeansView(SceneView):
         self.elbow_mark = pg.ScatterPlotItem(size=11, brush=None, pen=pg.mkPen(theme.SERIES[1], width=2))
         self.elbow_k = pg.InfiniteLine(angle=90, movable=False,
                                        pen=pg.mkPen(theme.SERIES[1], width=1, style=QtCore.Qt.PenStyle.DashLine))
-        for item in (self.elbow_curve, self.elbow_dots, self.elbow_mark):
+        # This run's inertia at its k (a cross): above the ring when the run sits in a worse optimum.
+        self.elbow_run = pg.ScatterPlotItem(size=10, symbol="x", brush=pg.mkBrush(theme.DIVERGED), pen=None)
+        self.elbow_run.setVisible(False)
+        for item in (self.elbow_curve, self.elbow_dots, self.elbow_mark, self.elbow_run):
             elbow.addItem(item)
         elbow.addItem(self.elbow_k, ignoreBounds=True)
         self.plots["elbow"] = elbow
@@ -881,6 +884,7 @@ class KMeansView(SceneView):
         self._show_batch(frame, points)
         self._show_inertia(frame)
         self._show_analysis(frame)
+        self._show_run_inertia(frame)
         self._show_silhouette(frame, points)
         self._show_state(frame)
 
@@ -1090,6 +1094,17 @@ class KMeansView(SceneView):
         self._titles["silhouette_k"] = (("Mean silhouette vs k", "Silhouette vs k") if matches
                                         else ("Silhouette vs k: computing…", "Silhouette vs k…"))
         self._set_titles()
+
+    def _show_run_inertia(self, frame: Frame) -> None:
+        k, inertia = int(frame.data["k"]), float(frame.data["inertia"])
+        if not self._changed("elbow_run", k, inertia):
+            return
+        if math.isfinite(inertia):
+            self.elbow_run.setData([float(k)], [inertia])
+            self.elbow_run.setVisible(True)
+        else:
+            self.elbow_run.clear()
+            self.elbow_run.setVisible(False)
 
     def _show_silhouette(self, frame: Frame, points: np.ndarray) -> None:
         labels = np.asarray(frame.data["labels"]).reshape(-1)

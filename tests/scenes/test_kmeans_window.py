@@ -249,6 +249,9 @@ def test_k_changed_in_the_panel_draws_k_clusters_and_marks_k_in_the_elbow(window
     assert list(mx) == [5]
     ks, inertia = view.elbow_curve.getData()
     assert my[0] == inertia[list(ks).index(5)]
+    # This run's inertia as a cross at k = 5.
+    rx, ry = view.elbow_run.getData()
+    assert list(rx) == [5] and list(ry) == [frame.data["inertia"]] and view.elbow_run.isVisible()
 
 
 def test_k_more_than_the_points_is_a_message(window, qtbot):
