@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy.spatial.distance import cdist
 from scipy.stats import chisquare
 from sklearn.cluster import KMeans
@@ -297,6 +299,34 @@ def test_silhouette_equals_sklearn(case):
     assert silhouette_score(x, labels) == pytest.approx(sk_silhouette_score(x, labels), abs=1e-12)
 
 
+def silhouette_by_definition(x, labels):
+    """The silhouette straight from its definition, on scipy's exact pairwise distances."""
+    d = cdist(x, x)
+    out = np.zeros(len(x))
+    for i, own in enumerate(labels):
+        same = (labels == own) & (np.arange(len(x)) != i)
+        if not same.any():
+            continue
+        a = d[i, same].mean()
+        b = min(d[i, labels == other].mean() for other in set(labels.tolist()) - {own})
+        out[i] = (b - a) / max(a, b) if max(a, b) > 0 else 0.0
+    return out
+
+
+def test_silhouette_of_near_duplicates_uses_exact_distances():
+    """Pairs of points 1e-7 apart, far from the origin: the GEMM form's round-off (~1e-16 × ‖x‖²) would
+    make their distance √round-off ~ 1e-5; exact differences keep a = 1e-7."""
+    rng = np.random.default_rng(13)
+    base = rng.normal(size=(40, 2)) * 3 + 1e3
+    x = np.vstack([base, base + 1e-7])
+    labels = np.tile(np.arange(40) % 4, 2)
+    np.testing.assert_allclose(silhouette_samples(x, labels), silhouette_by_definition(x, labels), rtol=0, atol=1e-12)
+    pair_labels = np.tile(np.arange(40), 2)  # each pair its own cluster: a = 1e-7
+    np.testing.assert_allclose(silhouette_samples(x, pair_labels), silhouette_by_definition(x, pair_labels),
+                               rtol=0, atol=1e-12)
+    assert silhouette_samples(x, pair_labels).min() > 0.999
+
+
 def test_silhouette_row_blocks_change_nothing(monkeypatch):
     x = blobs(700, 3, seed=6)
     labels = best_fit(x, 3)[0]
@@ -356,3 +386,30 @@ def test_silhouette_vs_k_on_few_points_and_degenerate_fits():
     assert values[0] == pytest.approx(1.0)
     assert np.isfinite(values[1]) and np.isnan(values[-1])
     assert np.isnan(silhouette_vs_k(np.zeros((0, 2)), ks=[2])).all()
+
+
+# -- any small point set: defined results, never an exception -------------------------------------------------
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(-3, 3), st.integers(-3, 3)), min_size=0, max_size=25),
+       st.integers(0, 3), st.sampled_from([0.25, 1.0, 8.0, 1000.0]))
+def test_any_small_point_set_gives_defined_results(cells, seed, scale):
+    # many duplicates; exact coordinates, so that sklearn's GEMM distances are exact too
+    x = np.array(cells, dtype=float).reshape(-1, 2) * scale
+    n, distinct = len(x), len({tuple(p) for p in x})
+    ks = range(1, 8)
+    values = elbow(x, ks=ks, n_init=2, seed=seed)
+    for k, value in zip(ks, values):
+        assert np.isnan(value) == (k > n)
+        if k <= n:
+            labels, centroids, fit = kmeans_fit(x, k, seed)
+            assert fit >= 0 and labels.min() >= 0 and labels.max() < k and np.isfinite(centroids).all()
+            if k >= distinct:
+                assert value == pytest.approx(0.0, abs=1e-12 * scale ** 2)
+    sil = silhouette_vs_k(x, ks=range(2, 8), seed=seed)
+    assert ((sil >= -1 - 1e-12) & (sil <= 1 + 1e-12) | np.isnan(sil)).all()
+    for k, value in zip(range(2, 8), sil):
+        labels = best_fit(x, k, 3, seed)[0]
+        c = len(np.unique(labels)) if k <= n else 0
+        assert np.isnan(value) == (not 2 <= c <= n - 1)
+        if not np.isnan(value):
+            assert value == pytest.approx(sk_silhouette_score(x, labels), abs=1e-12)
