@@ -4,7 +4,7 @@
 One frame = what one playback tick does at one half-step per frame: ``session.forward()`` (an assign
 or an update on 10,000 points), ``view.show(frame)`` (points per cluster when the labels changed,
 the GRID² Voronoi image of the centroids, centroids, arrows, the inertia curve, the silhouette plot
-of a 400-point subsample after an assign), then ``viewport().repaint()`` (a synchronous paint of the
+of a 300-point subsample after an assign), then ``viewport().repaint()`` (a synchronous paint of the
 whole view, in a shown 1280 x 800 widget). A run that converges starts again (restart, not timed).
 
 Peer: matplotlib (Agg) at the same pixel size: the same half-step, then the same Voronoi labels as

@@ -5,7 +5,8 @@ ellipses for the Gaussian mixture; side plots: inertia per iteration, the elbow 
 mean silhouette vs k and the silhouette plot of the current clustering.
 
 The Voronoi shading is one uint8 RGBA ImageItem: the nearest centroid of every cell of a GRID² grid
-over the data (GEMM-form distances, colours by table lookup in NumPy). The points are one
+over the shown square (exact float32 differences, colours by table lookup in NumPy; the Gaussian
+mixture: each cell's most likely component). Mini-batch: the iteration's batch points are ringed. The points are one
 ScatterPlotItem per cluster (one brush each), redrawn only when the labels change. Elbow and
 silhouette vs k come from ``prepare`` (a worker, scenes.kmeans.analysis); the silhouette plot of
 the shown clustering is computed here on a fixed subsample of SILHOUETTE_SAMPLE points (~1-3 ms).
