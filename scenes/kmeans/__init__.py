@@ -70,7 +70,7 @@ PRESETS = (
            "The same stretched blobs fitted by a Gaussian mixture: each covariance ellipse tilts along its blob "
            "and every point goes to the blob it came from."),
     Preset("Choosing k", {"dataset": "blobs", "true_clusters": 4, "cluster_std": 1.0, "k": 4,
-                          "init": "kmeans_plus_plus", "n_init": 5, "n_samples": 1000, "data_seed": 5},
+                          "init": "kmeans_plus_plus", "n_init": 5, "n_samples": 1000, "data_seed": 8},
            "The elbow bends and the mean silhouette peaks at the number of blobs; change k to compare."),
 )
 

@@ -691,6 +691,21 @@ def test_kmeans_fails_on_moons_and_anisotropic_blobs_where_em_fits_the_blobs():
                                well.data["labels"]) > 0.95
 
 
+def test_the_choosing_k_preset_bends_and_peaks_at_its_four_blobs():
+    # What its text promises, on its own data: the mean silhouette (scikit-learn's) is highest at k = 4
+    # and the inertia's last large relative drop is from 3 to 4 clusters (then every drop is < 15 %).
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+    values = next(p for p in PRESETS if p.name == "Choosing k").values
+    x = np.asarray(Simulation(params(**values), 0).frame().data["points"])
+    fits = {k: KMeans(k, n_init=3, random_state=0).fit(x) for k in range(1, 9)}
+    silhouettes = {k: silhouette_score(x, fits[k].labels_) for k in range(2, 9)}
+    assert max(silhouettes, key=silhouettes.get) == 4
+    inertia = np.array([fits[k].inertia_ for k in range(1, 9)])
+    ratios = inertia[1:] / inertia[:-1]  # ratios[i]: from k = i + 1 to i + 2
+    assert ratios[2] < 0.5 and (ratios[3:] > 0.85).all()
+
+
 def test_data_sets_are_sklearns_generators():
     from sklearn.datasets import make_blobs, make_moons
     x = data.generate("blobs", 300, 4, 0.7, 9)
