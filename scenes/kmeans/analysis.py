@@ -7,8 +7,12 @@ Everything is deterministic for a seed and bounded in work and memory:
   ``np.bincount``;
 * :func:`kmeans_fit` is scikit-learn's Lloyd (``KMeans(init=…, n_init=1, algorithm="lloyd")``) step for
   step: assign to the nearest centroid, move every centroid to its mean, relocate empty clusters as
-  ``sklearn.cluster._k_means_common._relocate_empty_clusters_dense`` does, stop on no label change (or
-  the centre shift ≤ tol, or max_iter), data centred on its mean first as scikit-learn does;
+  ``sklearn.cluster._k_means_common._relocate_empty_clusters_dense`` does (a cluster still empty, when
+  every point sits on its centre, goes on the largest cluster's centre as its ``_average_centers``), stop
+  on no label change (or the centre shift ≤ tol, or max_iter), data centred on its mean first as
+  scikit-learn does;
+* the elbow and silhouette vs k share their fits (:func:`best_fit`, a small thread-safe cache keyed by the
+  points' bytes), with scikit-learn's default tol (``ELBOW_TOL``);
 * the silhouette uses exact pairwise differences (not the GEMM form: two points a hair apart must not get
   a distance of √round-off), in row blocks of at most ``BLOCK_ELEMENTS`` distances, and on more than
   ``SILHOUETTE_SAMPLE`` points on a seeded subsample — the same points ``sklearn.metrics.silhouette_score(
@@ -208,23 +212,26 @@ def _lloyd(x: np.ndarray, xa: np.ndarray, centres: np.ndarray, max_iter: int, to
     k = len(centres)
     xt = xa[:-1]
     c = np.array(centres, dtype=np.float64)
+    # distances this small (round-off of the means) count as "every point sits on its centre"
+    on_centre = 1e-24 * float(np.mean(_sq_norms(x))) if len(x) else 0.0
     labels_old = None
     strict = False
     iterations = 0
     for iterations in range(1, max_iter + 1):
         labels = _nearest(c, xa)[0]
         sums, counts = _sums_counts(xt, labels, k)
-        if (counts == 0).any():
-            _relocate_empty(x, c, labels, sums, counts)
+        relocated = bool((counts == 0).any()) and _relocate_empty(x, c, labels, sums, counts, on_centre)
         new = np.empty_like(c)
         filled = counts > 0
-        new[filled] = sums[filled] / counts[filled, None]
+        new[filled] = sums[filled] * (1.0 / counts[filled, None])  # sklearn's _average_centers arithmetic
         if not filled.all():
             # sklearn's _average_centers: a still-empty cluster goes to the largest cluster's centre.
             new[~filled] = new[np.argmax(counts)]
         shift = float(((new - c) ** 2).sum())
         c = new
-        if labels_old is not None and np.array_equal(labels, labels_old):
+        # (a relocation moved points out of the clusters these labels say: not converged, unlike sklearn,
+        # whose labels would then not be the centres' nearest)
+        if labels_old is not None and not relocated and np.array_equal(labels, labels_old):
             strict = True
             break
         if shift <= tol:
@@ -236,15 +243,16 @@ def _lloyd(x: np.ndarray, xa: np.ndarray, centres: np.ndarray, max_iter: int, to
 
 
 def _relocate_empty(x: np.ndarray, c: np.ndarray, labels: np.ndarray, sums: np.ndarray,
-                    counts: np.ndarray) -> None:
+                    counts: np.ndarray, on_centre: float = 0.0) -> bool:
     """scikit-learn's _relocate_empty_clusters_dense (unit weights), in place on sums and counts: the
     e empty clusters take the e points farthest from their assigned centre (in argpartition's order),
     each leaving its old cluster. Nothing moves when every point sits on its centre (more clusters than
-    distinct points)."""
+    distinct points; sklearn: every distance exactly 0, here ≤ on_centre, a round-off level, so that the
+    means' round-off does not shuffle duplicate points around). True when something moved."""
     empty = np.flatnonzero(counts == 0)
     distances = ((x - c[labels]) ** 2).sum(axis=1)
-    if distances.max() == 0:
-        return
+    if distances.max() <= on_centre:
+        return False
     e = len(empty)
     far = np.argpartition(distances, -e)[:-e - 1:-1]
     for new_id, index in zip(empty, far):
@@ -253,6 +261,7 @@ def _relocate_empty(x: np.ndarray, c: np.ndarray, labels: np.ndarray, sums: np.n
         sums[new_id] = x[index]
         counts[new_id] = 1.0
         counts[old_id] -= 1.0
+    return True
 
 
 def _no_fit(n: int, k: int, d: int) -> tuple[np.ndarray, np.ndarray, float]:

@@ -182,6 +182,17 @@ def test_more_clusters_than_distinct_points_has_zero_inertia_and_no_error():
         assert len({tuple(p) for p in x[picks[:3]]}) == 3  # the three distinct points come first
 
 
+def test_duplicates_with_inexact_means_converge_to_zero_inertia():
+    """Found by the hypothesis test below: 3 + 2 duplicates at 0.25 spacing, k = 5 (centred data: the means'
+    round-off used to trigger a relocation in the converging iteration and leave stale labels, 0.1875)."""
+    x = np.array([(0, 0), (0, 0), (0, 0), (0, 1), (0, 1)], float) * 0.25
+    for init in (x[[3, 1, 2, 0, 4]], x[[2, 4, 1, 3, 0]]):
+        labels, centroids, value = kmeans_fit(x, 5, init=init)
+        assert value == pytest.approx(0.0, abs=1e-30)
+        np.testing.assert_allclose(centroids[labels], x, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(elbow(x, ks=range(2, 6), n_init=2, seed=0), 0.0, rtol=0, atol=1e-30)
+
+
 @pytest.mark.parametrize("k", [0, -1, 13])
 def test_no_clustering_when_k_is_not_in_1_to_n(k):
     x = blobs(12, 2)
