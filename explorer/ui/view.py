@@ -126,6 +126,34 @@ class SceneView(QtCore.QObject):
             if isinstance(item, pg.AxisItem) and item.cacheMode() != cached:
                 cache_static(item)
 
+    # -- shared by the scenes that import points ------------------------------------------
+    def _show_error(self, title: str, text: str) -> None:
+        """A non-blocking warning dialog whose text is plain (it quotes file contents); a newer one
+        replaces it."""
+        if getattr(self, "error_box", None) is not None:
+            self.error_box.close()
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text,
+                                    QtWidgets.QMessageBox.StandardButton.Ok, self.widget)
+        box.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _result, box=box: self._forget_error_box(box))
+        self.error_box = box
+        box.open()
+
+    def _forget_error_box(self, box) -> None:
+        if getattr(self, "error_box", None) is box:
+            self.error_box = None
+
+    def import_csv_dialog(self) -> None:
+        """Ask for a CSV file and hand it to the scene's ``start_import`` (read off the UI thread)."""
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.widget, "Import CSV", "",
+                                                        "CSV files (*.csv *.tsv *.txt);;All files (*)")
+        if path:
+            self.start_import(path)
+
+    def start_import(self, path: str) -> None:  # pragma: no cover - scenes with Import CSV override
+        raise NotImplementedError
+
     # -- export --------------------------------------------------------------------------
     def export_scene(self) -> QtWidgets.QGraphicsScene:
         return self.widget.scene()

@@ -742,27 +742,6 @@ class DecisionBoundaryView(SceneView):
                                    f"(read as {data.get('read_as', 'UTF-8')}){note}")
         return True
 
-    def _show_error(self, title: str, text: str) -> None:
-        """A non-blocking warning dialog whose text is plain (it quotes file contents)."""
-        if self.error_box is not None:
-            self.error_box.close()
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text,
-                                    QtWidgets.QMessageBox.StandardButton.Ok, self.widget)
-        box.setTextFormat(QtCore.Qt.TextFormat.PlainText)
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda _result, box=box: self._forget_error_box(box))
-        self.error_box = box
-        box.open()
-
-    def _forget_error_box(self, box) -> None:
-        if self.error_box is box:
-            self.error_box = None
-
-    def import_csv_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.widget, "Import CSV", "", "CSV files (*.csv *.tsv *.txt);;All files (*)")
-        if path:
-            self.start_import(path)
-
     def _update_data_label(self) -> None:
         if self._tools is None:
             return

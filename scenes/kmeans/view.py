@@ -749,20 +749,6 @@ class KMeansView(SceneView):
         self.messageRequested.emit(f"Imported {name}: {len(x):,} points (labels ignored)")
         return True
 
-    def _show_error(self, title: str, text: str) -> None:
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text,
-                                    QtWidgets.QMessageBox.StandardButton.Ok, self.widget)
-        box.setTextFormat(QtCore.Qt.TextFormat.PlainText)
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.error_box = box
-        box.open()
-
-    def import_csv_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.widget, "Import CSV", "",
-                                                        "CSV files (*.csv *.tsv *.txt);;All files (*)")
-        if path:
-            self.start_import(path)
-
     # -- centroids: drag, manual placement -------------------------------------------------------------
     def _drag_moved(self, index: int, x: float, y: float) -> None:
         if index < len(self.shown_centroids):

@@ -713,20 +713,6 @@ class NeuralNetworkView(SceneView):
         self.messageRequested.emit(f"Imported {name}: {len(data['x']):,} rows, {len(data['names'])} classes")
         return True
 
-    def _show_error(self, title: str, text: str) -> None:
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, text,
-                                    QtWidgets.QMessageBox.StandardButton.Ok, self.widget)
-        box.setTextFormat(QtCore.Qt.TextFormat.PlainText)
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.error_box = box
-        box.open()
-
-    def import_csv_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.widget, "Import CSV", "",
-                                                        "CSV files (*.csv *.tsv *.txt);;All files (*)")
-        if path:
-            self.start_import(path)
-
     # -- weights -------------------------------------------------------------------------------------------
     def shown_weights(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """The weights and biases on screen: the frame's, with the edits typed at its epoch."""
