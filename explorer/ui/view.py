@@ -70,6 +70,27 @@ def place_cells(layout, cells: Mapping[Any, tuple[int, int, int, int] | None],
         placed[item] = cells[item]
 
 
+class ToolStrip(QtWidgets.QWidget):
+    """A scene's tool strip: a row of tool buttons, kept by their text in ``buttons``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.row = QtWidgets.QHBoxLayout(self)
+        self.row.setContentsMargins(4, 2, 4, 2)
+        self.row.setSpacing(4)
+        self.buttons: dict[str, QtWidgets.QToolButton] = {}
+
+    def button(self, text: str, tip: str, slot, checkable: bool = False) -> QtWidgets.QToolButton:
+        """Add a button (a checkable one calls ``slot`` with its state on every toggle)."""
+        b = QtWidgets.QToolButton(text=text)
+        b.setToolTip(tip)
+        b.setCheckable(checkable)
+        (b.toggled if checkable else b.clicked).connect(slot)
+        self.row.addWidget(b)
+        self.buttons[text] = b
+        return b
+
+
 class SceneView(QtCore.QObject):
     #: The view asks the window to change parameters (e.g. a click sets the start point).
     paramsRequested = QtCore.Signal(dict)

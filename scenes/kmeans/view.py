@@ -26,7 +26,7 @@ from explorer import datasets
 from explorer.jobs import JobRunner
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, cache_static, nice_ceiling, place_cells, same_values
+from explorer.ui.view import SceneView, ToolStrip, cache_static, nice_ceiling, place_cells, same_values
 
 #: Voronoi grid cells per side, over the square the main plot shows (the data's and beside it).
 GRID = 256
@@ -619,20 +619,9 @@ class KMeansView(SceneView):
     def tools(self) -> QtWidgets.QWidget:
         if self._tools is not None:
             return self._tools
-        strip = QtWidgets.QWidget()
-        row = QtWidgets.QHBoxLayout(strip)
-        row.setContentsMargins(4, 2, 4, 2)
-        row.setSpacing(4)
-        self.tool_buttons: dict[str, QtWidgets.QToolButton] = {}
-
-        def button(text: str, tip: str, slot, checkable: bool = False) -> QtWidgets.QToolButton:
-            b = QtWidgets.QToolButton(text=text)
-            b.setToolTip(tip)
-            b.setCheckable(checkable)
-            (b.toggled if checkable else b.clicked).connect(slot)
-            row.addWidget(b)
-            self.tool_buttons[text] = b
-            return b
+        strip = ToolStrip()
+        row, button = strip.row, strip.button
+        self.tool_buttons: dict[str, QtWidgets.QToolButton] = strip.buttons
 
         button("Regenerate", "A new random draw of the data set (back to generated data)", self.regenerate)
         button("Draw points", "Click on the plot to add points, shift-click or right-click to remove the "

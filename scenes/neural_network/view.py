@@ -42,7 +42,7 @@ from explorer import datasets
 from explorer.jobs import JobRunner
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, cache_static, nice_ceiling, place_cells, same_values
+from explorer.ui.view import SceneView, ToolStrip, cache_static, nice_ceiling, place_cells, same_values
 from scenes.neural_network import data as nn_data
 from scenes.neural_network import net
 from scenes.neural_network import sim as nn_sim
@@ -527,20 +527,9 @@ class NeuralNetworkView(SceneView):
     def tools(self) -> QtWidgets.QWidget:
         if self._tools is not None:
             return self._tools
-        strip = QtWidgets.QWidget()
-        row = QtWidgets.QHBoxLayout(strip)
-        row.setContentsMargins(4, 2, 4, 2)
-        row.setSpacing(4)
-        self.tool_buttons: dict[str, QtWidgets.QToolButton] = {}
-
-        def button(text: str, tip: str, slot, checkable: bool = False) -> QtWidgets.QToolButton:
-            b = QtWidgets.QToolButton(text=text)
-            b.setToolTip(tip)
-            b.setCheckable(checkable)
-            (b.toggled if checkable else b.clicked).connect(slot)
-            row.addWidget(b)
-            self.tool_buttons[text] = b
-            return b
+        strip = ToolStrip()
+        row, button = strip.row, strip.button
+        self.tool_buttons: dict[str, QtWidgets.QToolButton] = strip.buttons
 
         button("Regenerate", "A new random draw of the data set (back to generated data)", self.regenerate)
         button("Draw points", "Click on the output map to add points of the chosen class, shift-click or "
