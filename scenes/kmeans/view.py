@@ -6,8 +6,10 @@ mean silhouette vs k and the silhouette plot of the current clustering.
 
 The Voronoi shading is one uint8 RGBA ImageItem: the nearest centroid of every cell of a GRID² grid
 over the shown square (exact float32 differences, colours by table lookup in NumPy; the Gaussian
-mixture: each cell's most likely component). Mini-batch: the iteration's batch points are ringed. The points are one
-ScatterPlotItem per cluster (one brush each), redrawn only when the labels change. Elbow and
+mixture: each cell's most likely component). Mini-batch: the iteration's batch points are ringed. Up to
+DENSE_POINTS points are one ScatterPlotItem per cluster (one brush each), redrawn only when the labels
+change; above it (3-px dots) they are splatted in NumPy into one RGBA image at the plot's own pixel
+resolution (``splat_points``): 12 scatters of 10,000 points cost 8-13 ms a frame to update and repaint. Elbow and
 silhouette vs k come from ``prepare`` (a worker, scenes.kmeans.analysis); the silhouette plot of
 the shown clustering is computed here on a fixed subsample of SILHOUETTE_SAMPLE points (~1-3 ms).
 """
@@ -32,6 +34,8 @@ from explorer.ui.view import SceneView, ToolStrip, cache_static, nice_ceiling, p
 GRID = 256
 #: Most clusters (the k parameter's maximum).
 MAX_K = 12
+#: Above this many points the points are one image drawn in NumPy (``splat_points``), not scatters.
+DENSE_POINTS = 3000
 #: Points of the current clustering's silhouette plot (a fixed random subsample above it).
 SILHOUETTE_SAMPLE = 300
 #: Strength of a Voronoi region's colour (share of the cluster colour; the points are full strength).
@@ -130,6 +134,68 @@ def voronoi_rgba(grid: np.ndarray, grid_sq: np.ndarray, centroids: np.ndarray, n
         return np.full((n, n, 4), 255, dtype=np.uint8)
     index = np.flatnonzero(good)[nearest_centroid(grid, grid_sq, c[good])]
     return REGION_RGBA[np.minimum(index, MAX_K - 1)].reshape(n, n, 4)
+
+
+def pack_rgba(rgb: np.ndarray, alpha: int = 255) -> np.ndarray:
+    """(n, 3) colours 0..255 -> (n,) uint32 RGBA words (R in the lowest byte: the bytes of an RGBA image)."""
+    c = np.clip(np.rint(np.asarray(rgb, dtype=np.float32)), 0, 255).astype(np.uint32).reshape(-1, 3)
+    return c[:, 0] | (c[:, 1] << 8) | (c[:, 2] << 16) | (np.uint32(alpha) << 24)
+
+
+#: Dot colours by cluster as RGBA words (row MAX_K: unassigned grey).
+CLUSTER_WORDS = pack_rgba(np.vstack([CLUSTER_RGB, _rgb(UNASSIGNED)]))
+
+
+def splat_points(points: np.ndarray, words: np.ndarray, rect: tuple[float, float, float, float],
+                 resolution: int, radius: int = 1) -> np.ndarray:
+    """(resolution, resolution, 4) uint8 RGBA: each point a (2 radius + 1)-pixel square in its colour word
+    over transparency, later points over earlier; row 0 at the bottom of ``rect`` (x0, y0, w, h)."""
+    n = int(resolution)
+    image = np.zeros(n * n, dtype=np.uint32)
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    words = np.asarray(words, dtype=np.uint32).reshape(-1)
+    x0, y0, w, h = rect
+    if len(points) and w > 0 and h > 0:
+        with np.errstate(invalid="ignore"):
+            col = np.floor((points[:, 0] - x0) * (n / w))
+            row = np.floor((points[:, 1] - y0) * (n / h))
+        good = np.isfinite(col) & np.isfinite(row)
+        col, row, words = col[good].astype(np.int64), row[good].astype(np.int64), words[good]
+        offsets = np.arange(-radius, radius + 1)
+        r, c = np.broadcast_arrays(row[:, None, None] + offsets[None, :, None],
+                                   col[:, None, None] + offsets[None, None, :])
+        r, c = r.reshape(len(row), -1), c.reshape(len(col), -1)
+        inside = (r >= 0) & (r < n) & (c >= 0) & (c < n)
+        # Point-major order: a later point's pixels are written after an earlier one's (the last wins).
+        image[(r * n + c)[inside]] = np.broadcast_to(words[:, None], r.shape)[inside]
+    return image.view(np.uint8).reshape(n, n, 4)
+
+
+def blend_rgb(responsibilities: np.ndarray, k: int) -> np.ndarray:
+    """(n, 3) float colours: each point's cluster colours weighted by its responsibilities (grey without any)."""
+    r = np.nan_to_num(np.asarray(responsibilities, dtype=np.float32))
+    kk = min(r.shape[1], k)
+    total = r[:, :kk].sum(axis=1, keepdims=True)
+    rgb = (r[:, :kk] @ CLUSTER_RGB[:kk]) / np.where(total > 0, total, 1)
+    return np.where(total > 0, rgb, _rgb(UNASSIGNED))
+
+
+def steady_range(shown: tuple[float, float] | None, low: float, high: float,
+                 slack: float = 0.3) -> tuple[float, float]:
+    """The y range for data from ``low`` to ``high``: the ``shown`` one while it holds them and they fill
+    at least 1 - ``slack`` of it, else a new one padded by ``slack`` / 4 a side. A range that moves
+    every frame makes pyqtgraph redraw the axis (2-5 ms) every frame."""
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return shown if shown is not None else (0.0, 1.0)
+    if high < low:
+        low, high = high, low
+    if shown is not None:
+        bottom, top = shown
+        if bottom <= low and high <= top and (high - low) >= (1 - slack) * (top - bottom):
+            return shown
+    span = high - low if high > low else max(abs(high) * 0.1, 1e-12 if high else 1.0)
+    pad = span * slack / 4
+    return (low - pad, high + pad)
 
 
 def gmm_regions(grid: np.ndarray, weights: np.ndarray, means: np.ndarray, covariances: np.ndarray) -> np.ndarray:
@@ -404,6 +470,7 @@ class KMeansView(SceneView):
         self._extent: tuple | None = None
         self._grid: np.ndarray | None = None
         self._shaded: tuple | None = None
+        self._ranges: dict[str, tuple[float, float]] = {}  # y ranges kept steady (see steady_range)
         self._grid_sq: np.ndarray | None = None
         self._tools: QtWidgets.QWidget | None = None
         self._runner: JobRunner | None = None
@@ -431,6 +498,12 @@ class KMeansView(SceneView):
         self.voronoi.setZValue(-10)
         plot.addItem(self.voronoi)
         cache_static(self.voronoi)  # an assign frame changes the points over it, not the regions
+        # More than DENSE_POINTS points: all of them as one image at the plot's pixel resolution.
+        self.points_image = pg.ImageItem(axisOrder="row-major")
+        self.points_image.setZValue(-5)
+        self.points_image.setVisible(False)
+        plot.addItem(self.points_image)
+        self._dense_resolution = 0
         self.cluster_items: list[pg.ScatterPlotItem] = []
         for c in range(MAX_K):
             item = UniformScatter(size=5, symbol="o", brush=pg.mkBrush(cluster_color(c)), pen=None,
@@ -874,15 +947,54 @@ class KMeansView(SceneView):
         side = max(x0 + w, vx1) - left, max(y0 + h, vy1) - bottom
         side = max(side) * 1.02
         shaded = (left - 0.01 * side, bottom - 0.01 * side, side, side)
+        resolution = self._pixels_across(shaded[2])
         if shaded == self._shaded:
+            if resolution != self._dense_resolution:
+                self._dense_resolution = resolution
+                self._redraw_points()
             return
         self._shaded = shaded
+        self._dense_resolution = resolution
+        self._redraw_points()
         self._grid = grid_points(shaded)
         self._grid_sq = (self._grid * self._grid).sum(axis=1)
         self.voronoi.setRect(QtCore.QRectF(*shaded))
         self._last.pop("voronoi", None)
         if self._last.get("centroids") is not None:
             self._draw_centroids(self.shown_centroids, arrows=True)
+
+    def _pixels_across(self, side: float) -> int:
+        """Device pixels across ``side`` data units of the main plot (the dense points image's size)."""
+        vb = self.plots["main"].vb
+        (vx0, vx1), _ = vb.viewRange()
+        ratio = self.widget.devicePixelRatioF() if hasattr(self.widget, "devicePixelRatioF") else 1.0
+        across = side * float(vb.width()) / (vx1 - vx0) * ratio if vx1 > vx0 else 0.0
+        return int(min(2048, max(64, math.ceil(across)))) if math.isfinite(across) else 64
+
+    def _redraw_points(self) -> None:
+        """Draw the shown frame's points again (the dense image's square or pixel size changed)."""
+        if self.frame is not None and self.points_image.isVisible():
+            self._last.pop("points", None)
+            self._show_points(self.frame, np.asarray(self.frame.data["points"], dtype=float).reshape(-1, 2))
+
+    def _show_dense(self, points: np.ndarray, labels: np.ndarray, rgb: np.ndarray | None) -> None:
+        """All points as one image: hard labels in cluster order (higher clusters on top, as the
+        scatters), or the responsibility blend in point order."""
+        if rgb is not None:
+            words, order = pack_rgba(rgb), None
+        else:
+            index = np.where((labels >= 0) & (labels < MAX_K), labels, MAX_K) if len(labels) == len(points) \
+                else np.full(len(points), MAX_K)
+            order = np.argsort(index, kind="stable")
+            words = CLUSTER_WORDS[index[order]]
+        if self._shaded is None or not self._dense_resolution:
+            return
+        dots = points[order] if order is not None else points
+        radius = max(1, round(self.widget.devicePixelRatioF()))  # 3-px dots on a 1x screen
+        image = splat_points(dots, words, self._shaded, self._dense_resolution, radius=radius)
+        self.points_image.setImage(image, levels=None, autoLevels=False)
+        self.points_image.setRect(QtCore.QRectF(*self._shaded))
+        self.points_image.setVisible(True)
 
     def _show_points(self, frame: Frame, points: np.ndarray) -> None:
         data = frame.data
@@ -897,6 +1009,15 @@ class KMeansView(SceneView):
             return
         blended = gmm and responsibilities is not None and responsibilities.ndim == 2 \
             and len(responsibilities) == len(points) and responsibilities.shape[1] > 0
+        if len(points) > DENSE_POINTS and not picking:
+            self._hard_labels = None
+            for item in (*self.cluster_items, self.unassigned_item, self.blend_item):
+                if item.isVisible():
+                    _set_points(item, np.zeros((0, 2)))
+            self._show_dense(points, labels, blend_rgb(responsibilities, MAX_K) if blended else None)
+            return
+        if self.points_image.isVisible():
+            self.points_image.setVisible(False)
         # Only the clusters that gained or lost points are redrawn (late iterations move a few points).
         hard = not blended and not picking
         previous = self._hard_labels
@@ -911,11 +1032,7 @@ class KMeansView(SceneView):
             if c in redraw:
                 _set_points(item, points[labels == c] if hard else np.zeros((0, 2)))
         if blended:
-            r = np.nan_to_num(np.asarray(responsibilities, dtype=np.float32))
-            kk = min(r.shape[1], MAX_K)
-            total = r[:, :kk].sum(axis=1, keepdims=True)
-            rgb = (r[:, :kk] @ CLUSTER_RGB[:kk]) / np.where(total > 0, total, 1)
-            rgb = np.where(total > 0, rgb, _rgb(UNASSIGNED))
+            rgb = blend_rgb(responsibilities, MAX_K)
             codes = (np.clip(rgb, 0, 255).astype(np.int32) >> 3)  # 5 bits a channel: at most 32,768 brushes
             keys = (codes[:, 0] << 10) | (codes[:, 1] << 5) | codes[:, 2]
             unique, inverse = np.unique(keys, return_inverse=True)
@@ -1023,9 +1140,15 @@ class KMeansView(SceneView):
             self.inertia_curve.setVisible(True)
             self.inertia_dots.setVisible(True)
             low, high = float(values[good].min()), float(values[good].max())
-            pad = 0.05 * (high - low) if high > low else (0.05 if not gmm else max(abs(high) * 0.05, 1.0))
+            if high - low < 1e-9 * max(abs(high), 1.0):  # one value (or all equal): a band around it
+                pad = 0.05 if not gmm else max(abs(high) * 0.05, 1.0)
+                low, high = low - pad, high + pad
+            key = "inertia_y_log" if not gmm else "inertia_y_gmm"
+            shown = steady_range(self._ranges.get(key), low, high)
+            if shown != self._ranges.get(key):
+                self._ranges[key] = shown
+                self.plots["inertia"].setYRange(*shown, padding=0)
             self.plots["inertia"].setXRange(0.5, max(5.0, nice_ceiling(len(values))) + 0.5, padding=0)
-            self.plots["inertia"].setYRange(low - pad, high + pad, padding=0)
         else:
             self.inertia_curve.setData([], [])
             self.inertia_dots.setData([], [])
@@ -1065,6 +1188,7 @@ class KMeansView(SceneView):
             line.setValue(k)
         plot = self.plots["elbow"]
         plot.setXRange(0.5, 10.5, padding=0)
+        self._fit_elbow_range()
         self.plots["silhouette_k"].setXRange(1.5, 10.5, padding=0)
         self._titles["elbow"] = ("Elbow: inertia vs k", "Elbow") if matches else ("Elbow: computing…", "Elbow…")
         self._titles["silhouette_k"] = (("Mean silhouette vs k", "Silhouette vs k") if matches
@@ -1081,6 +1205,21 @@ class KMeansView(SceneView):
         else:
             self.elbow_run.clear()
             self.elbow_run.setVisible(False)
+        self._fit_elbow_range()
+
+    def _fit_elbow_range(self) -> None:
+        """The elbow's y range: its curve and this run's cross, changed only when they leave it."""
+        values = [np.asarray(item.getData()[1] if isinstance(item, pg.PlotCurveItem) else item.data["y"], dtype=float)
+                  for item in (self.elbow_curve, self.elbow_run) if item.isVisible()]
+        values = np.concatenate(values) if values else np.zeros(0)
+        values = values[np.isfinite(values)]
+        if not len(values):
+            return
+        low, high = float(values.min()), float(values.max())
+        shown = steady_range(self._ranges.get("elbow_y"), min(low, 0.0), high)
+        if shown != self._ranges.get("elbow_y"):
+            self._ranges["elbow_y"] = shown
+            self.plots["elbow"].setYRange(*shown, padding=0)
 
     def _show_silhouette(self, frame: Frame, points: np.ndarray) -> None:
         labels = np.asarray(frame.data["labels"]).reshape(-1)
@@ -1124,9 +1263,8 @@ class KMeansView(SceneView):
         self.silhouette_text.setPos(0.3, top / 2)
         self.silhouette_text.setVisible(bool(message))
         n = len(index)
-        self._titles["silhouette"] = ("Silhouette of this clustering"
-                                      + (f" ({n:,} of {len(points):,} points)" if n < len(points) else ""),
-                                      "Silhouette")
+        self._titles["silhouette"] = ((f"Silhouette ({n:,} of {len(points):,} points)" if n < len(points)
+                                       else "Silhouette of this clustering"), "Silhouette")
         self._set_titles()
 
     def _set_titles(self) -> None:

@@ -574,3 +574,50 @@ def test_an_empty_cluster_is_relocated_and_the_plot_says_so(window, qtbot):
     assert view.plots["main"].vb.sceneBoundingRect().contains(view.notice.sceneBoundingRect())
     step.trigger()
     assert not view.notice.isVisible()
+
+
+def test_splat_points_draws_each_point_as_a_square_in_its_colour_later_over_earlier():
+    rect = (0.0, 0.0, 10.0, 10.0)
+    points = np.array([[0.5, 0.5], [5.5, 2.5], [6.2, 2.5], [99.0, 99.0], [np.nan, 1.0]])
+    words = np.array([1, 2, 3, 4, 5], dtype=np.uint32)
+    image = km_view.splat_points(points, words, rect, 10, radius=1).view(np.uint32)[..., 0]
+    expected = np.zeros((10, 10), dtype=np.uint32)
+    expected[0:2, 0:2] = 1           # clipped at the corner
+    expected[1:4, 4:7] = 2
+    expected[1:4, 5:8] = 3           # the later point covers the earlier one's right side
+    np.testing.assert_array_equal(image, expected)  # off-image and NaN points draw nothing
+
+
+def test_steady_range_moves_only_when_the_data_leave_it_or_fill_too_little():
+    shown = km_view.steady_range(None, 10.0, 20.0)
+    assert shown[0] < 10 and shown[1] > 20
+    assert km_view.steady_range(shown, 11.0, 19.5) == shown  # inside and still filling it: unchanged
+    assert km_view.steady_range(shown, 5.0, 19.0) != shown   # left it
+    assert km_view.steady_range(shown, 14.0, 15.0) != shown  # fills under 70 %
+
+
+def test_more_than_dense_points_are_one_image_with_every_cluster_colour(window, qtbot):
+    window.set_params({"dataset": "uniform", "n_samples": 5000, "k": 4})
+    wait_ready(qtbot, window)
+    view = window.view
+    step = action(window, "Step")
+    step.trigger()  # an assign: every point has a cluster
+    frame = window.session.frame
+    points, labels = np.array(frame.data["points"]), np.array(frame.data["labels"])
+    assert len(points) > km_view.DENSE_POINTS and str(frame.data["phase"]) == "assign"
+    assert view.points_image.isVisible() and not any(item.isVisible() for item in view.cluster_items)
+    image = np.asarray(view.points_image.image).view(np.uint32)[..., 0]
+    x0, y0, w, h = view._shaded
+    n = image.shape[0]
+    col = np.floor((points[:, 0] - x0) * n / w).astype(int)
+    row = np.floor((points[:, 1] - y0) * n / h).astype(int)
+    drawn = image[row, col]
+    # A point's centre pixel has its own colour unless a later (higher-cluster) point shares it.
+    own = drawn == km_view.CLUSTER_WORDS[labels]
+    assert own.mean() > 0.97
+    assert set(np.unique(image[image != 0]).tolist()) == set(km_view.CLUSTER_WORDS[np.unique(labels)].tolist())
+    before = image.copy()
+    step.trigger()
+    step.trigger()  # update, then the next assign recolours
+    after = np.asarray(view.points_image.image).view(np.uint32)[..., 0]
+    assert not np.array_equal(before, after)
