@@ -33,7 +33,7 @@ REAL_DATASETS = ("iris", "wine", "breast_cancer", "digits")
 POWER_TOLERANCE = 1e-6
 #: ... or after this many iterations (nearly equal eigenvalues converge slowly: the status says so).
 POWER_ITERATIONS = 40
-#: Frames of the final slide of the points onto the PC1 line (PC1-PC2 plane in 3-D).
+#: Frames of the slide of the points onto the PC1 line (PC1-PC2 plane in 3-D), the last one "projected".
 SLIDE_FRAMES = 8
 #: Kernel PCA runs on at most this many points (its n x n eigenproblem); the status says when fewer.
 KERNEL_POINTS = 600
@@ -318,7 +318,7 @@ class Simulation:
             stages.append(("pc3", {}))
         else:
             stages.append(("pc2", {}))
-        for i in range(1, SLIDE_FRAMES + 1):
+        for i in range(1, SLIDE_FRAMES):
             stages.append(("project", {"slide": i / SLIDE_FRAMES}))
         stages.append(("projected", {"slide": 1.0}))
         self.stages = stages

@@ -515,19 +515,13 @@ class PCAView(SceneView):
             _set_xy(self.axis_line, np.vstack([origin - reach * u, origin + reach * u]))
         else:
             _set_xy(self.axis_line, np.zeros((0, 2)))
-        # Reconstruction segments while projecting.
+        # While projecting: each point's reconstruction error, from the point to its projection.
         if "moved_points" in data:
-            target = np.asarray(data["moved_points"])
             kept = components[: d - 1]
-            onto = (centred @ kept.T) @ kept
-            seg = np.empty((2 * len(centred), 2))
-            seg[0::2] = self._to_screen(target, d)
-            seg[1::2] = self._to_screen(centred, d) if data["stage"] == "project" and float(data["slide"]) < 1 \
-                else self._to_screen(onto, d)
-            if stage == "projected" or float(data["slide"]) >= 1:
-                seg[1::2] = self._to_screen(centred, d)  # the error segments: original → projection
-                seg[0::2] = self._to_screen(onto, d)
-            _set_xy(self.segments, seg)
+            segments = np.empty((2 * len(centred), 2))
+            segments[0::2] = self._to_screen(centred, d)
+            segments[1::2] = self._to_screen((centred @ kept.T) @ kept, d)
+            _set_xy(self.segments, segments)
         else:
             _set_xy(self.segments, np.zeros((0, 2)))
         for item in (self.biplot, *self.biplot_labels):
