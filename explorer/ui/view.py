@@ -70,6 +70,28 @@ def place_cells(layout, cells: Mapping[Any, tuple[int, int, int, int] | None],
         placed[item] = cells[item]
 
 
+class UniformScatter(pg.ScatterPlotItem):
+    """A scatter whose points all have the item's one style (setData with positions only): the symbol
+    atlas is looked up once instead of once per point (pyqtgraph's per-point style keys took ~4.5 ms
+    per 10,000 points in setData)."""
+
+    def updateSpots(self, dataSet=None) -> None:  # noqa: N802, N803 - pyqtgraph's names
+        if dataSet is None:
+            dataSet = self.data  # noqa: N806
+        if not (self.opts["pxMode"] and self.opts["useCache"]) or not len(dataSet):
+            super().updateSpots(dataSet)
+            return
+        mask = dataSet["sourceRect"]["w"] == 0
+        if np.any(mask):
+            style = (self.opts["symbol"], self.opts["size"], self.opts["pen"], self.opts["brush"])
+            dataSet["sourceRect"][mask] = self.fragmentAtlas[[style]][0]
+            self._maybeRebuildAtlas()
+            self._updateMaxSpotSizes(data=dataSet)
+            self.invalidate()
+        else:
+            self._updateMaxSpotSizes(data=dataSet)
+
+
 class ToolStrip(QtWidgets.QWidget):
     """A scene's tool strip: a row of tool buttons, kept by their text in ``buttons``."""
 

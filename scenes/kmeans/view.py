@@ -28,7 +28,8 @@ from explorer import datasets
 from explorer.jobs import JobRunner
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, ToolStrip, cache_static, nice_ceiling, place_cells, same_values
+from explorer.ui.view import SceneView, ToolStrip, UniformScatter, cache_static, nice_ceiling, place_cells, \
+    same_values
 
 #: Voronoi grid cells per side, over the square the main plot shows (the data's and beside it).
 GRID = 256
@@ -379,28 +380,6 @@ def _set_points(item: pg.ScatterPlotItem, points: np.ndarray, **style) -> None:
     elif item.isVisible() or len(item.data):
         item.clear()
         item.setVisible(False)
-
-
-class UniformScatter(pg.ScatterPlotItem):
-    """A scatter whose points all have the item's one style (setData with positions only): the symbol
-    atlas is looked up once instead of once per point (pyqtgraph's per-point style keys took ~4.5 ms
-    per 10,000 points in setData)."""
-
-    def updateSpots(self, dataSet=None) -> None:  # noqa: N802, N803 - pyqtgraph's names
-        if dataSet is None:
-            dataSet = self.data  # noqa: N806
-        if not (self.opts["pxMode"] and self.opts["useCache"]) or not len(dataSet):
-            super().updateSpots(dataSet)
-            return
-        mask = dataSet["sourceRect"]["w"] == 0
-        if np.any(mask):
-            style = (self.opts["symbol"], self.opts["size"], self.opts["pen"], self.opts["brush"])
-            dataSet["sourceRect"][mask] = self.fragmentAtlas[[style]][0]
-            self._maybeRebuildAtlas()
-            self._updateMaxSpotSizes(data=dataSet)
-            self.invalidate()
-        else:
-            self._updateMaxSpotSizes(data=dataSet)
 
 
 class CentroidItem(pg.ScatterPlotItem):
