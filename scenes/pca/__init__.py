@@ -19,7 +19,7 @@ PRESETS = (
            "Feature 1 is measured in units ten times smaller: PC1 simply follows it. Switch on Standardise and "
            "the components come from the correlation, not from the units."),
     Preset("3-D cloud onto a plane", {"dataset": "cloud_3d", "spread_1": 3.0, "spread_2": 1.5, "spread_3": 0.4,
-                                      "rotation": 20.0, "azimuth": 35.0, "elevation": 25.0},
+                                      "rotation": 20.0, "azimuth": -60.0, "elevation": 25.0},
            "A flattened 3-D cloud: PC1 and PC2 span its plane and PC3 its thin side; drag to rotate the view, "
            "step to see the points drop onto the PC1-PC2 plane."),
     Preset("Iris in two components", {"dataset": "iris", "standardize": True, "components": 2, "pc_x": 1, "pc_y": 2},

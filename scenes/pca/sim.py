@@ -86,7 +86,7 @@ PARAMS = (
     Float("gamma", 5.0, "Width parameter γ of kernel PCA's RBF kernel exp(−γ·|x − x'|²): larger γ, more local.",
           minimum=0.01, maximum=100.0, log=True, decimals=3, label="Kernel γ", group="PCA",
           show_if={"dataset": ("circles",)}),
-    Float("azimuth", 30.0, "Horizontal viewing angle of the 3-D view (degrees); drag the plot to turn it.",
+    Float("azimuth", -60.0, "Horizontal viewing angle of the 3-D view (degrees); drag the plot to turn it.",
           minimum=-180.0, maximum=180.0, decimals=1, live=True, label="View azimuth", group="3-D view",
           show_if={"dataset": ("cloud_3d",)}),
     Float("elevation", 20.0, "Vertical viewing angle of the 3-D view (degrees); drag the plot to tilt it.",

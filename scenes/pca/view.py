@@ -25,7 +25,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, place_cells, same_values
+from explorer.ui.view import SceneView, UniformScatter, cache_static, place_cells, same_values
 from scenes.pca import sim as pca_sim
 
 TITLE_SIZE = "9pt"
@@ -38,7 +38,7 @@ CANDIDATE_COLOR = theme.SERIES[4]
 AXIS_COLOR = theme.SERIES[3]
 #: At most this many features get a biplot label, and the loadings plot shows at most this many bars.
 BIPLOT_LABELS = 6
-LOADING_BARS = 12
+LOADING_BARS = 15
 #: Drag sensitivity of the 3-D view (degrees per pixel).
 DEGREES_PER_PIXEL = 0.5
 SIDE_PLOTS = ("projection", "scree", "kernel", "loadings", "digits", "error")
@@ -150,21 +150,39 @@ def _plot(title: str, view_box: pg.ViewBox | None = None) -> pg.PlotItem:
 def _scatter(color: str, size: float = 5, alpha: int = 200) -> pg.ScatterPlotItem:
     c = QtGui.QColor(color)
     c.setAlpha(alpha)
-    return pg.ScatterPlotItem(size=size, symbol="o", pen=None, brush=pg.mkBrush(c), antialias=False)
+    return UniformScatter(size=size, symbol="o", pen=None, brush=pg.mkBrush(c), antialias=False)
 
 
-def _pairs(color: str, width: float = 2.0, style=QtCore.Qt.PenStyle.SolidLine) -> pg.PlotCurveItem:
-    return pg.PlotCurveItem(pen=pg.mkPen(color, width=width, style=style), connect="pairs", antialias=True)
+def _pairs(color: str, width: float = 2.0, style=QtCore.Qt.PenStyle.SolidLine, antialias: bool = True) -> pg.PlotCurveItem:
+    return pg.PlotCurveItem(pen=pg.mkPen(color, width=width, style=style), connect="pairs", antialias=antialias)
 
 
 def _set_xy(item, xy: np.ndarray) -> None:
+    """Show these points (hide the item when there are none); nothing happens when the item already
+    shows exactly them (a drag redraws only what moved)."""
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    shown = getattr(item, "_shown_xy", None)
+    if shown is not None and shown.shape == xy.shape and np.array_equal(shown, xy):
+        return
+    item._shown_xy = xy
     if len(xy):
         item.setData(xy[:, 0], xy[:, 1])
         item.setVisible(True)
     else:
         item.setData([], [])
         item.setVisible(False)
+
+
+def _place(label: pg.TextItem, text: str | None = None, pos=None, visible: bool = True) -> None:
+    """Set a text item's text, position and visibility, touching only what changed."""
+    if text is not None and label.textItem.toPlainText() != text:
+        label.setText(text)
+    if pos is not None:
+        x, y = float(pos[0]), float(pos[1])
+        if label.pos().x() != x or label.pos().y() != y:
+            label.setPos(x, y)
+    if label.isVisible() != visible:
+        label.setVisible(visible)
 
 
 class PCAView(SceneView):
@@ -178,9 +196,8 @@ class PCAView(SceneView):
         self._dragging: dict[str, float] = {}
         self.shown: dict[str, Any] = {}  # derived numbers drawn now (tests and the corner read them)
         self._build()
-        self.cache_axes()
         self.widget.installEventFilter(self)
-        self._arrange(self.widget.width(), self.widget.height())
+        self._arrange(self.widget.width(), self.widget.height())  # puts the plots in the scene, then caches their axes
 
     # -- building (once) ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -195,11 +212,12 @@ class PCAView(SceneView):
         self.frame_labels = [pg.TextItem(name, color=theme.MUTED, anchor=(0.5, 0.5)) for name in ("x₁", "x₂", "x₃")]
         for label in self.frame_labels:
             main.addItem(label, ignoreBounds=True)
-        self.segments = _pairs("#b0b0b0", 1.0)
+        self.segments = _pairs("#b0b0b0", 1.0, antialias=False)  # up to 2,000 thin lines
         main.addItem(self.segments)
         self.class_items = [_scatter(color) for color in COLORS]
         for item in self.class_items:
             main.addItem(item)
+            cache_static(item)  # repainted from a pixmap while k, your axis or the labels change
         self.ellipse_curve = pg.PlotCurveItem(pen=pg.mkPen(theme.FOREGROUND, width=1.2,
                                                            style=QtCore.Qt.PenStyle.DashLine))
         main.addItem(self.ellipse_curve)
@@ -242,6 +260,7 @@ class PCAView(SceneView):
         for row in self.strip_items:
             for item in row:
                 projection.addItem(item)
+                cache_static(item)
         self.projection_items = [_scatter(color, 5) for color in COLORS[:1]]
         for item in self.projection_items:
             projection.addItem(item)
@@ -297,6 +316,8 @@ class PCAView(SceneView):
         self.error_mark = pg.ScatterPlotItem(size=11, brush=None, pen=pg.mkPen(theme.DIVERGED, width=2))
         error.addItem(self.error_curve)
         error.addItem(self.error_mark)
+        self.error_text = pg.TextItem("", color=theme.DIVERGED, anchor=(-0.05, 1.1))
+        error.addItem(self.error_text, ignoreBounds=True)
         self.plots["error"] = error
 
         for name in SIDE_PLOTS:
@@ -339,6 +360,13 @@ class PCAView(SceneView):
                 grid.setColumnStretchFactor(index, 0 if index >= columns or (mode == "wide" and index == 0) else 1)
                 grid.setRowStretchFactor(index, 1 if index < rows else 0)
             self._layout_key = (mode, dataset)
+            self.cache_axes()
+            # Turning the 3-D view moves every point each frame: a pixmap cache would only be redrawn.
+            mode_wanted = (QtWidgets.QGraphicsItem.CacheMode.NoCache if dataset == "cloud_3d"
+                           else QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            for item in self.class_items:
+                if item.cacheMode() != mode_wanted:
+                    item.setCacheMode(mode_wanted)  # plots just added to the layout (only items in the scene are found)
         if mode == "wide":
             size = int(max(120, min(height - 8, width * 0.58)))
             main.setMinimumWidth(size)
@@ -391,6 +419,20 @@ class PCAView(SceneView):
             return False
         self._last[name] = values
         return True
+
+    # Titles, axis labels and ticks are set only when they change: each set re-lays out and repaints
+    # the axis (~6 ms a frame per axis while dragging).
+    def _title(self, plot: str, text: str) -> None:
+        if self._changed(f"title:{plot}", text):
+            self.plots[plot].setTitle(text, size=TITLE_SIZE)
+
+    def _label(self, plot: str, side: str, text: str) -> None:
+        if self._changed(f"label:{plot}:{side}", text):
+            self.plots[plot].setLabel(side, text)
+
+    def _ticks(self, plot: str, side: str, ticks) -> None:
+        if self._changed(f"ticks:{plot}:{side}", repr(ticks)):
+            self.plots[plot].getAxis(side).setTicks(ticks)
 
     def _axis_origin(self, frame: Frame) -> np.ndarray:
         """Where the principal axes and your axis pass through: the mean before centring, else 0."""
@@ -467,13 +509,12 @@ class PCAView(SceneView):
             ends = self._to_screen(np.vstack([np.zeros(3), radius * np.eye(3)]), 3)
             _set_xy(self.frame_lines, np.vstack([[ends[0], ends[i]] for i in (1, 2, 3)]).reshape(-1, 2))
             for i, label in enumerate(self.frame_labels):
-                label.setPos(*(ends[i + 1] * 1.08))
-                label.setVisible(True)
+                _place(label, pos=ends[i + 1] * 1.08)
         else:
             _set_xy(self.frame_lines, np.zeros((0, 2)))
             for label in self.frame_labels:
-                label.setVisible(False)
-        self.mean_item.setData([origin[0]], [origin[1]]) if stage in ("data", "centre") else self.mean_item.setData([], [])
+                _place(label, visible=False)
+        _set_xy(self.mean_item, origin[None, :] if stage in ("data", "centre") else np.zeros((0, 2)))
         cov = np.asarray(data["covariance"])
         if d == 2 and stage not in ("data", "centre"):
             _set_xy(self.ellipse_curve, ellipse(cov, origin))
@@ -499,14 +540,12 @@ class PCAView(SceneView):
                 if not np.hypot(*(tip - origin)) > 0:
                     tip = origin + 1e-9
                 _set_xy(arrow, arrow_segments(origin, tip[None, :], head))
-                label.setText(f"PC{i + 1}")
                 direction = tip - origin
                 norm = float(np.hypot(*direction)) or 1.0
-                label.setPos(*(tip + direction / norm * 0.09 * span))
-                label.setVisible(True)
+                _place(label, f"PC{i + 1}", tip + direction / norm * 0.09 * span)
             else:
                 _set_xy(arrow, np.zeros((0, 2)))
-                label.setVisible(False)
+                _place(label, visible=False)
         # Your own axis (2-D data): a line through the origin.
         if d == 2:
             angle = self.live("axis_angle")
@@ -524,8 +563,9 @@ class PCAView(SceneView):
             _set_xy(self.segments, segments)
         else:
             _set_xy(self.segments, np.zeros((0, 2)))
-        for item in (self.biplot, *self.biplot_labels):
-            item.setVisible(False)
+        _set_xy(self.biplot, np.zeros((0, 2)))
+        for label in self.biplot_labels:
+            _place(label, visible=False)
         self._story_corner(frame, d, centred)
         features = pca_sim.generate(self.params)[2] if self._changed("features_for", self.params.get("dataset"),
                                                                     self.params.get("big_scale")) else None
@@ -533,14 +573,13 @@ class PCAView(SceneView):
             self.features = features
         names = getattr(self, "features", ("x₁", "x₂", "x₃"))
         if d == 2:
-            main.setLabel("bottom", names[0])
-            main.setLabel("left", names[1])
+            self._label("main", "bottom", names[0])
+            self._label("main", "left", names[1])
         else:
-            main.setLabel("bottom", f"3-D view: azimuth {self.live('azimuth'):.0f}°, elevation "
+            self._label("main", "bottom", f"3-D view: azimuth {self.live('azimuth'):.0f}°, elevation "
                                     f"{self.live('elevation'):.0f}° (drag to turn)")
-            main.setLabel("left", "")
-        main.setTitle(f"{STAGE_NAMES.get(stage, stage)}" + (" — drag to turn your axis" if d == 2 else ""),
-                      size=TITLE_SIZE)
+            self._label("main", "left", "")
+        self._title("main", f"{STAGE_NAMES.get(stage, stage)}" + (" — drag to turn your axis" if d == 2 else ""))
 
     def _story_corner(self, frame: Frame, d: int, centred: np.ndarray) -> None:
         data = frame.data
@@ -585,29 +624,30 @@ class PCAView(SceneView):
                 _set_xy(item, np.zeros((0, 2)))
         _set_xy(self.projection_items[0], np.zeros((0, 2)))
         if d == 3:
-            plot.setTitle("Projection onto PC1-PC2", size=TITLE_SIZE)
+            self._title("projection", "Projection onto PC1-PC2")
             plot.showAxis("left")
-            plot.getAxis("left").setTicks(None)
+            self._ticks("projection", "left", None)
             if stage in ("project", "projected"):
                 slide = float(data.get("slide", 1.0))
                 _set_xy(self.projection_items[0], scores[:, :2])
                 self.projection_items[0].setOpacity(max(0.25, slide))
                 self.projection_text.setVisible(False)
             else:
-                self.projection_text.setText("step on to project")
+                self.projection_text.setText("the PC1-PC2 scores appear when the points are projected")
                 self.projection_text.setPos(0, 0)
                 self.projection_text.setVisible(True)
             plot.setAspectLocked(True)
             if self._changed("projection_range", scores[:, :2]):
-                plot.enableAutoRange()
+                reach = 1.05 * float(np.max(np.abs(scores[:, :2]))) if len(scores) else 1.0
+                plot.setRange(QtCore.QRectF(-reach, -reach, 2 * reach, 2 * reach), padding=0)
             return
         plot.setAspectLocked(False)
-        plot.setTitle("1-D projections (scores)", size=TITLE_SIZE)
+        self._title("projection", "1-D projections (scores)")
         rows = []  # (name, values)
         if found >= 1:
             rows.append(("PC1", scores[:, 0]))
         u = pca_sim.angle_direction(self.live("axis_angle"))
-        rows.append((f"your axis {self.live('axis_angle'):.0f}°", centred @ u))
+        rows.append(("your axis", centred @ u))  # a fixed label: a changing one re-lays out the plot per drag step
         if "kernel.projections" in data:
             kernel = np.asarray(data["kernel.projections"])
             rows.append(("kernel PC1", kernel[:, 0]))
@@ -623,14 +663,15 @@ class PCAView(SceneView):
                 _set_xy(self.strip_items[r][c], np.column_stack([values[mask], r + jitter[: len(values)][mask]]))
             ticks.append((r, name))
         plot.showAxis("left")
-        plot.getAxis("left").setTicks([ticks, []])
+        self._ticks("projection", "left", [ticks, []])
         self.projection_text.setVisible(False)
-        plot.setYRange(-0.6, len(rows) - 0.4, padding=0)
+        if self._changed("projection_rows", len(rows)):
+            plot.setYRange(-0.6, len(rows) - 0.4, padding=0)
         if self._changed("projection_x", scores[:, 0] if len(scores) else None):
             extent = float(np.max(np.abs(centred))) * 1.05 if len(centred) else 1.0
             plot.setXRange(-extent, extent, padding=0)
-        plot.setLabel("bottom", "score" + (" (kernel PC1 scaled to the same width)" if "kernel.projections" in data
-                                           else ""))
+        self._label("projection", "bottom", "score" + (" (kernel PC1 scaled to the same width)"
+                                                       if "kernel.projections" in data else ""))
 
     def _show_kernel(self, frame: Frame) -> None:
         data = frame.data
@@ -640,7 +681,7 @@ class PCAView(SceneView):
             for c, item in enumerate(self.kernel_items):
                 _set_xy(item, projections[labels == c][:, :2] if projections.shape[1] >= 2 else np.zeros((0, 2)))
             self.plots["kernel"].enableAutoRange()
-        self.plots["kernel"].setTitle(f"Kernel PCA (RBF, γ = {float(self.params['gamma']):g})", size=TITLE_SIZE)
+        self._title("kernel", f"Kernel PCA (RBF, γ = {float(self.params['gamma']):g})")
 
     # real data sets --------------------------------------------------------------------------------------------
     def _show_real(self, frame: Frame) -> None:
@@ -660,15 +701,15 @@ class PCAView(SceneView):
         for item in (self.frame_lines, self.segments, self.ellipse_curve, self.axis_line, self.candidate,
                      *self.component_arrows):
             _set_xy(item, np.zeros((0, 2)))
-        self.mean_item.setData([], [])
+        _set_xy(self.mean_item, np.zeros((0, 2)))
         for label in (*self.frame_labels, *self.component_labels):
-            label.setVisible(False)
+            _place(label, visible=False)
         ratio = np.asarray(data["explained_variance_ratio"])
-        main.setLabel("bottom", f"PC{i + 1} ({ratio[i]:.1%} of the variance)")
-        main.setLabel("left", f"PC{j + 1} ({ratio[j]:.1%})")
+        self._label("main", "bottom", f"PC{i + 1} ({ratio[i]:.1%} of the variance)")
+        self._label("main", "left", f"PC{j + 1} ({ratio[j]:.1%})")
         names, classes = self._names()
-        main.setTitle(f"{self.params['dataset'].replace('_', ' ').capitalize()}: scores, coloured by "
-                      f"{'digit' if self.params['dataset'] == 'digits' else 'class'}", size=TITLE_SIZE)
+        self._title("main", f"{self.params['dataset'].replace('_', ' ').capitalize()}: scores, coloured by "
+                            f"{'digit' if self.params['dataset'] == 'digits' else 'class'}")
         # Biplot: every feature's loadings on the two shown components (not for 64 pixels).
         components = np.asarray(data["components"])
         if self.params["dataset"] != "digits" and i != j:
@@ -681,16 +722,13 @@ class PCAView(SceneView):
             top = np.argsort(length)[::-1][:BIPLOT_LABELS]
             for label, feature in zip(self.biplot_labels, list(top) + [None] * BIPLOT_LABELS):
                 if feature is None:
-                    label.setVisible(False)
+                    _place(label, visible=False)
                     continue
-                label.setText(names[feature][:22])
-                label.setPos(*(tips[feature] * 1.1))
-                label.setVisible(True)
-            self.biplot.setVisible(True)
+                _place(label, names[feature][:22], tips[feature] * 1.1)
         else:
             _set_xy(self.biplot, np.zeros((0, 2)))
             for label in self.biplot_labels:
-                label.setVisible(False)
+                _place(label, visible=False)
         k = min(int(self.params["components"]), d)
         lines = [f"{len(scores)} samples × {d} features" + (" (standardised)" if self.params["standardize"] else ""),
                  f"k = {k}: {float(np.sum(ratio[:k])):.1%} of the variance kept"]
@@ -722,16 +760,17 @@ class PCAView(SceneView):
             self.cumulative.setData(x, cumulative) if len(x) else self.cumulative.setData([], [])
             self.cumulative_dots.setData(x, cumulative) if len(x) else self.cumulative_dots.setData([], [])
             self.plots["scree"].setXRange(0.4, d + 0.6, padding=0)
+            every = 1 if d <= 13 else 10  # whole-number ticks: components are counted
+            self._ticks("scree", "bottom", [[(i, str(i)) for i in range(every if every > 1 else 1, d + 1, every)], []])
             self.plots["scree"].setYRange(0, 1.05, padding=0)
         if self.params.get("dataset") in pca_sim.REAL_DATASETS:
             k = min(int(self.params["components"]), d)
         else:
             k = d - 1
-        self.kept_line.setValue(k)
-        self.kept_line.setVisible(found > 0)
-        title = "Scree: variance ratio (bars), running total (line)"
-        if self._changed("scree_title", title):
-            self.plots["scree"].setTitle(title, size=TITLE_SIZE)
+        if self._changed("kept_line", k, found > 0):
+            self.kept_line.setValue(k)
+            self.kept_line.setVisible(found > 0)
+        self._title("scree", "Scree: variance ratio (bars), running total (line)")
 
     def _show_loadings(self, frame: Frame) -> None:
         data = frame.data
@@ -746,14 +785,13 @@ class PCAView(SceneView):
             brushes = [pg.mkBrush(theme.SERIES[1] if v >= 0 else theme.SERIES[0]) for v in values]
             self.loading_bars.setOpts(x0=np.minimum(values, 0.0), y=np.arange(len(order)), width=np.abs(values),
                                       height=0.7, brushes=brushes)
-            self.plots["loadings"].getAxis("left").setTicks([[(r, names[f][:18]) for r, f in enumerate(order)], []])
+            self._ticks("loadings", "left", [[(r, names[f][:18]) for r, f in enumerate(order)], []])
             self.plots["loadings"].setYRange(-0.6, len(order) - 0.4, padding=0)
             reach = float(np.max(np.abs(values))) * 1.1 or 1.0
             self.plots["loadings"].setXRange(-reach, reach, padding=0)
         more = f" (top {len(order)} of {d})" if d > len(order) else ""
         title = f"Loadings of PC{i + 1}{more}"
-        if self._changed("loadings_title", title):
-            self.plots["loadings"].setTitle(title, size=TITLE_SIZE)
+        self._title("loadings", title)
 
     def _show_digits(self, frame: Frame) -> None:
         data = frame.data
@@ -769,17 +807,20 @@ class PCAView(SceneView):
             self.digit_image.setImage(atlas, levels=None, autoLevels=False)
             self.digit_image.setRect(QtCore.QRectF(0, 0, atlas.shape[1], atlas.shape[0]))
             self.plots["digits"].setRange(QtCore.QRectF(0, 0, atlas.shape[1], atlas.shape[0]), padding=0.02)
-            ticks = [(4, "original"), (13, f"{k} PCs"), (22, "mean, PC1…")]
-            self.plots["digits"].getAxis("left").setTicks([ticks, []])
+            ticks = [(4, "original"), (13, "rebuilt"), (22, "mean, PC1…")]  # fixed: k is in the title of the scree
+            self._ticks("digits", "left", [ticks, []])
         errors = np.asarray(data["reconstruction_error"])
         if self._changed("error_curve", errors):
             self.error_curve.setData(np.arange(len(errors)), errors)
-        self.error_mark.setData([k], [errors[k]])
+            # A fixed range: the moving marker must not re-range (and repaint) the axes.
+            top = float(errors[0]) or 1.0
+            self.plots["error"].setRange(xRange=(-0.5, len(errors) - 0.5), yRange=(0.0, 1.08 * top), padding=0)
+        _set_xy(self.error_mark, np.array([[k, errors[k]]]))
         self.shown["reconstruction_error"] = float(errors[k])
-        title = f"Reconstruction error vs k (k = {k}: {errors[k]:.3g})"
-        if self._changed("error_title", title):
-            self.plots["error"].setTitle(title, size=TITLE_SIZE)
-        self.plots["digits"].setTitle(f"Digits rebuilt from {k} component{'s' if k > 1 else ''}", size=TITLE_SIZE)
+        # Fixed titles (a title of another length re-lays out the whole view); the numbers go in the plot.
+        self._title("error", "Reconstruction error vs k")
+        self._title("digits", "Originals, rebuilt from k PCs, mean and PC images")
+        _place(self.error_text, f"k = {k}: mean squared error {errors[k]:.4g}", (float(k), float(errors[k])))
 
     @staticmethod
     def _third_row(points: np.ndarray, rebuilt: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
