@@ -44,11 +44,11 @@ PRESETS = (
                                          "noise": 0.3},
            "A degree-1 polynomial cannot bend with the sine: train and test errors are both high (bias), and the "
            "refits on fresh data barely move (low variance)."),
-    Preset("Overfit: degree 15, no penalty", {"curve": "sine", "degree": 15, "penalty": "none", "n_train": 20,
+    Preset("Overfit: degree 15, no penalty", {"curve": "sine", "degree": 15, "penalty": "none", "n_train": 30,
                                               "noise": 0.3},
-           "Fifteen free coefficients for twenty points: the curve threads the training points, the test error is "
+           "Fifteen free coefficients for thirty points: the curve threads the training points, the test error is "
            "large and every fresh draw gives a wildly different curve (variance)."),
-    Preset("Cured by Ridge", {"curve": "sine", "degree": 15, "penalty": "ridge", "alpha": 0.1, "n_train": 20,
+    Preset("Cured by Ridge", {"curve": "sine", "degree": 15, "penalty": "ridge", "alpha": 1.0, "n_train": 30,
                               "noise": 0.3},
            "The same degree 15 with a Ridge penalty: every coefficient shrinks, the bundle tightens and the test "
            "error drops to near the noise."),
