@@ -125,9 +125,9 @@ class RegularizationView(SceneView):
         fit.addItem(self.train_points)
         self.fit_curve = _line(fit, FIT_COLOR, 2.5, name="fit")
         fit.setXRange(*X_RANGE, padding=0.02)
-        self.corner = pg.TextItem(anchor=(0, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 210))
+        self.corner = pg.TextItem(anchor=(0, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 170))
         self.corner.setParentItem(fit.vb)
-        self.corner.setPos(4, 4)
+        self.corner.setPos(2, 0)
         self.corner.setFont(small)
         self.corner.setZValue(30)
         self.overlay = pg.TextItem(anchor=(0.5, 1.0), color=theme.DIVERGED, fill=pg.mkBrush(255, 255, 255, 230))
@@ -161,7 +161,8 @@ class RegularizationView(SceneView):
         by_degree = _plot("Error vs degree", "RMSE", "degree", log_y=True)
         self.error_items: dict[str, dict[str, Any]] = {}
         for name, plot in (("alpha", by_alpha), ("degree", by_degree)):
-            legend = plot.addLegend(offset=(-4, 4), labelTextSize="7pt", verSpacing=-6)
+            legend = plot.addLegend(offset=(-4, 4), labelTextSize="7pt", verSpacing=-6,
+                                    brush=pg.mkBrush(255, 255, 255, 200))
             legend.setZValue(20)
             items = {"train": _line(plot, TRAIN_COLOR, name="train"), "test": _line(plot, TEST_COLOR, name="test"),
                      "cv": _line(plot, CV_COLOR, 1.5, QtCore.Qt.PenStyle.DashLine, name="5-fold CV"),
@@ -175,7 +176,8 @@ class RegularizationView(SceneView):
 
         # Learning curves.
         learning = _plot("Learning curves", "RMSE", "training points", log_x=True, log_y=True)
-        learning.addLegend(offset=(-4, 4), labelTextSize="7pt", verSpacing=-6)
+        learning.addLegend(offset=(-4, 4), labelTextSize="7pt", verSpacing=-6,
+                                    brush=pg.mkBrush(255, 255, 255, 200))
         self.learning_train = _line(learning, TRAIN_COLOR, name="train", symbol="o")
         self.learning_val = _line(learning, TEST_COLOR, name="validation", symbol="o")
         self.learning_current = _vline(learning, FIT_COLOR)
@@ -198,7 +200,8 @@ class RegularizationView(SceneView):
 
         # Early stopping (early-stopping mode).
         stopping = _plot("Early stopping", "MSE", "epoch", log_y=True)
-        stopping.addLegend(offset=(-4, 4), labelTextSize="7pt", verSpacing=-6)
+        stopping.addLegend(offset=(-4, 4), labelTextSize="7pt", verSpacing=-6,
+                                    brush=pg.mkBrush(255, 255, 255, 200))
         self.es_train = _line(stopping, TRAIN_COLOR, name="train")
         self.es_val = _line(stopping, theme.SERIES[2], name="validation")
         self.es_best = _vline(stopping, theme.SERIES[2])
@@ -221,7 +224,7 @@ class RegularizationView(SceneView):
 
     def _arrange(self, width: float, force: bool = False) -> None:
         """Wide: the fit over two columns with the bias / early-stopping plot beside it, then two rows
-        of three. Narrow: two columns, the fit across both on top."""
+        of three (learning curves over two). Narrow: two columns, the fit over two rows on the left."""
         narrow = width < NARROW_WIDTH
         if narrow == self._narrow and not force:
             return
@@ -230,24 +233,24 @@ class RegularizationView(SceneView):
         side, hidden = (p["early_stopping"], p["bias_variance"]) if stopping else \
             (p["bias_variance"], p["early_stopping"])
         if narrow:
-            cells = {p["fit"]: (0, 0, 1, 2), side: (1, 0, 1, 1), p["coefficients"]: (1, 1, 1, 1),
+            cells = {p["fit"]: (0, 0, 2, 1), side: (0, 1, 1, 1), p["coefficients"]: (1, 1, 1, 1),
                      p["path"]: (2, 0, 1, 1), p["error_alpha"]: (2, 1, 1, 1), p["error_degree"]: (3, 0, 1, 1),
                      p["learning"]: (3, 1, 1, 1), hidden: None}
-            rows, columns = (3, 2, 2, 2), (1, 1, 0)
+            rows, columns = (1, 1, 1, 1), (1, 1, 0)
         else:
             cells = {p["fit"]: (0, 0, 1, 2), side: (0, 2, 1, 1), p["coefficients"]: (1, 0, 1, 1),
                      p["path"]: (1, 1, 1, 1), p["error_alpha"]: (1, 2, 1, 1), p["error_degree"]: (2, 0, 1, 1),
-                     p["learning"]: (2, 1, 1, 1), hidden: None}
+                     p["learning"]: (2, 1, 1, 2), hidden: None}
             rows, columns = (3, 2, 2, 0), (1, 1, 1)
-        # The second-last learning cell spans the free column in the wide layout.
-        if not narrow:
-            cells[p["learning"]] = (2, 1, 1, 2)
         place_cells(self.widget.ci, cells, self._cells)
         for index, factor in enumerate(rows):
             self.widget.ci.layout.setRowStretchFactor(index, factor)
         for index, factor in enumerate(columns):
             self.widget.ci.layout.setColumnStretchFactor(index, factor)
         self._narrow = narrow
+        self._shown.pop("corner", None)
+        if self.frame is not None:
+            self._show_fit(self.frame)
 
     # -- the contract --------------------------------------------------------------------------------
     @staticmethod
@@ -326,13 +329,14 @@ class RegularizationView(SceneView):
         else:
             self.bundle.setVisible(False)
             self._shown.pop("bundle", None)
-        lines = [f"train RMSE {d['train_rmse']:.3g}", f"test RMSE {d['test_rmse']:.3g}"]
+        # One line along the top: a corner box would hide the data near x = -1.
+        lines = [f"RMSE train {d['train_rmse']:.3g}", f"test {d['test_rmse']:.3g}"]
         if not stopping:
-            lines.append(f"5-fold CV RMSE {d['cv_rmse']:.3g}")
+            lines.append(f"5-fold CV {d['cv_rmse']:.3g}")
             lines.append(f"{d['n_resamples']} fit{'s' if d['n_resamples'] != 1 else ''}")
         else:
             lines.append(f"epoch {d['epoch']} (best {d['best_epoch']})")
-        text = "\n".join(lines)
+        text = " · ".join(lines) if not self._narrow else " · ".join(lines[:2]) + "\n" + " · ".join(lines[2:])
         if self._changed("corner", text):
             self.corner.setText(text)
         note = frame.message if ("converge" in frame.message or "ill-conditioned" in frame.message
@@ -361,6 +365,7 @@ class RegularizationView(SceneView):
         top = top if top > 0 else 1.0
         plot.setYRange(-1.1 * top, 1.1 * top, padding=0)
         basis = "Legendre" if d["mode"] == "early_stopping" else "standardised"
+        plot.setLabel("bottom", "Legendre degree" if d["mode"] == "early_stopping" else "power of x")
         zero = f", {int(np.sum(coef == 0.0))} exactly 0" if d["mode"] != "early_stopping" and d["penalty"] in \
             ("lasso", "elasticnet") else ""
         plot.setTitle(f"Coefficients ({basis}{zero})", size=TITLE_SIZE)
@@ -376,11 +381,12 @@ class RegularizationView(SceneView):
         level = math.log10(total) if total > 0 else floor
         self.bias_sum.setData([-0.4, 3.4], [level, level])
         top = max(float(np.max(heights)), level)
-        self.plots["bias_variance"].setYRange(floor, top + 0.25 * max(top - floor, 1.0), padding=0)
+        # Head room above the tallest bar for the two-line note.
+        self.plots["bias_variance"].setYRange(floor, top + 0.5 * max(top - floor, 1.0), padding=0)
         if count < 2:
             text = "step: refits on fresh draws estimate these"
         else:
-            text = f"{count} fits · sum {total:.3g} (dashed) vs test MSE {values[3]:.3g}"
+            text = f"{count} fits\nsum {total:.3g} (dashed)"
         self.bias_text.setText(text)
 
     def _show_early_stopping(self, d: Mapping[str, Any]) -> None:

@@ -51,7 +51,7 @@ def test_the_window_shows_the_frame_and_the_prepared_curves(window, qtbot):
     tx, ty = view.train_points.getData()
     np.testing.assert_array_equal(tx, frame.data["x_train"])
     text = view.corner.textItem.toPlainText()
-    assert f"train RMSE {frame.data['train_rmse']:.3g}" in text and f"test RMSE {frame.data['test_rmse']:.3g}" in text
+    assert f"RMSE train {frame.data['train_rmse']:.3g}" in text and f"test {frame.data['test_rmse']:.3g}" in text
     prepared = analysis.prepare(window.params, window.seed)
     dx, dy = xy(view.error_items["degree"]["test"])
     np.testing.assert_array_equal(dx, analysis.DEGREES)
