@@ -4,7 +4,6 @@ against alpha, and learning curves. All on the run's first training draw and its
 current setting's point on every curve is the one the main plot shows."""
 from __future__ import annotations
 
-import math
 from typing import Any, Mapping
 
 import numpy as np
@@ -106,5 +105,5 @@ def prepare(params: Mapping[str, Any], seed: int) -> dict[str, Any]:
     result.update(learning_sizes=sizes, learning_train=_finite(np.sqrt(learn_train / LEARNING_REPEATS)),
                   learning_validation=_finite(np.sqrt(learn_val / LEARNING_REPEATS)))
     result["best_degree"] = int(DEGREES[int(np.argmin(result["degree_cv"]))])
-    result["best_alpha"] = float(ALPHAS[int(np.argmin(result["alpha_cv"]))]) if len(result["alpha_cv"]) else math.nan
+    result["best_alpha"] = float(ALPHAS[int(np.argmin(result["alpha_cv"]))]) if len(result["alpha_cv"]) else None
     return result

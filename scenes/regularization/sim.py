@@ -429,7 +429,7 @@ class Simulation:
             "mode": self.mode, "curve": self.curve, "degree": self.degree, "penalty": self.penalty,
             "alpha": self.alpha, "l1_ratio": self.l1_ratio, "noise": self.noise,
             "x_grid": self.x_grid, "y_true_grid": self.y_true_grid, "x_test": self.x_test, "y_test": self.y_test,
-            "cv_rmse": self.cv_rmse,
+            "cv_rmse": self.cv_rmse, "seed": self.seed,
         }
         if self.mode == "early_stopping":
             w = s["w"]

@@ -279,7 +279,8 @@ class RegularizationView(SceneView):
             self.apply_prepared(self.prepare(self.params, self._seed()))
 
     def _seed(self) -> int:
-        return int(self.prepared["key"][-1]) if self.prepared is not None else 0
+        """The run's seed (the frame carries it; the prepared curves must be of the same draw)."""
+        return int(self.frame.data["seed"]) if self.frame is not None else 0
 
     def _changed(self, name: str, *values) -> bool:
         if same_values(self._shown.get(name), values):
@@ -406,7 +407,7 @@ class RegularizationView(SceneView):
         key = analysis.prepare_key(params, self._seed()) if prepared is not None else None
         ready = prepared is not None and prepared.get("key") == key
         if not self._changed("prepared", ready, id(prepared), params.get("alpha"), params.get("degree"),
-                             params.get("n_train")):
+                             params.get("n_train"), params.get("penalty")):
             return
         degree, alpha = int(params["degree"]), float(params["alpha"])
         penalised = params["penalty"] != "none"

@@ -328,3 +328,40 @@ def test_any_declared_parameters_give_finite_frames_with_messages(values, seed):
     if values["mode"] == "resample":
         assert last["bias2"] >= 0 and last["variance"] >= 0 and last["bundle"].shape[1] == S.N_GRID
         assert len(last["coef"]) == values["degree"]
+
+
+# -- the prepared curves ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("penalty", ["none", "ridge", "lasso"])
+def test_prepared_curves_are_finite_at_degree_20_and_alpha_1e_6(penalty):
+    from scenes.regularization import analysis
+    prepared = analysis.prepare(params(degree=20, alpha=1e-6, penalty=penalty, n_train=12), seed=0)
+    for key, value in prepared.items():
+        array = np.asarray(value)
+        if array.dtype.kind == "f":
+            assert np.all(np.isfinite(array)), key
+    assert len(prepared["degree_test"]) == 20
+    if penalty == "none":
+        assert prepared["path"].shape == (0, 20)
+    else:
+        assert prepared["path"].shape == (len(analysis.ALPHAS), 20)
+
+
+def test_prepared_error_curves_agree_with_direct_fits_and_show_the_u():
+    from scenes.regularization import analysis
+    values = params(degree=6, penalty="ridge", alpha=1e-3, n_train=30)
+    prepared = analysis.prepare(values, seed=4)
+    x, y = S.training_draw("sine", 30, 0.3, 4, 0)
+    x_test, y_test = S.test_draw("sine", 0.3, 4)
+    for degree in (1, 6, 20):
+        fit = S.fit_model(x, y, degree, "ridge", 1e-3)
+        assert prepared["degree_test"][degree - 1] == pytest.approx(S.rmse(fit.predict(x_test), y_test), rel=1e-9)
+        assert prepared["degree_train"][degree - 1] == pytest.approx(S.rmse(fit.predict(x), y), rel=1e-9)
+    i = 17  # an alpha of the grid: its errors are those of a direct fit at that alpha
+    fit = S.fit_model(x, y, 6, "ridge", float(analysis.ALPHAS[i]))
+    assert prepared["alpha_test"][i] == pytest.approx(S.rmse(fit.predict(x_test), y_test), rel=1e-9)
+    cv, _ = S.cv_rmse(x, y, 6, "ridge", float(analysis.ALPHAS[i]), 0.5, seed=4)
+    assert prepared["alpha_cv"][i] == pytest.approx(cv, rel=1e-9)
+    # The bias–variance U: the training error falls with the degree, the CV error is lowest in between.
+    train, cv_curve = prepared["degree_train"], prepared["degree_cv"]
+    assert np.all(np.diff(train) <= 1e-9 + 1e-3 * train[:-1])
+    assert 1 < prepared["best_degree"] < 20 and cv_curve[0] > cv_curve.min() and cv_curve[-1] > cv_curve.min()
