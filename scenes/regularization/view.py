@@ -455,6 +455,7 @@ class RegularizationView(SceneView):
         if len(xs) == 0:
             for key in ("train", "test", "cv", "minimum", "test_minimum"):
                 items[key].setData([], [])
+            self.plots[f"error_{name}"].setYRange(-1, 0, padding=0)  # empty: a tidy 0.1 .. 1 axis
             return
         train, test, cv = positive(train), positive(test), positive(cv)
         items["train"].setData(xs, train)

@@ -214,3 +214,41 @@ def test_render_png_of_the_overfit_preset(tmp_path):
     assert cli.main(["render", "regularization", "--preset", "Overfit: degree 15, no penalty", "--steps", "10",
                      "--width", "1024", "--out", str(out)]) == 0
     assert out.stat().st_size > 10_000
+
+
+# -- the view over the declared space -----------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from scenes.regularization import PARAMS  # noqa: E402
+from tests.strategies import param_space  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def shared_view(qapp):
+    """One view for every example (building one per example would cost more than the example)."""
+    from scenes.regularization import SCENE
+    view = SCENE.view_class()(SCENE, SCENE.resolve())
+    view.widget.resize(900, 600)
+    yield view
+    view.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values=param_space(PARAMS, log_scale=True), seed=st.integers(0, 2**31 - 1))
+def test_the_view_draws_only_finite_data_for_any_declared_parameters(shared_view, values, seed):
+    """Every drawn item holds finite numbers (the plot never gets a NaN), whatever the parameters."""
+    view = shared_view
+    sim = S.Simulation(values, seed)
+    view.set_params(values)
+    for frame in (sim.frame(), sim.step()):
+        view.show(frame)
+        for item in (view.fit_curve, view.true_curve, view.best_curve, view.es_train, view.es_val):
+            _, y = xy(item)
+            assert np.all(np.isfinite(y))
+        _, y = view.bundle.getData()
+        assert y is None or np.all(np.isfinite(y))
+        assert np.all(np.isfinite(view.coef_bars.opts["height"]))
+        if values["mode"] == "resample":
+            assert np.all(np.isfinite(view.bias_bars.opts["height"])) and np.all(np.isfinite(view.bias_bars.opts["y0"]))
+        assert view.corner.textItem.toPlainText().startswith("RMSE train")
