@@ -220,6 +220,7 @@ class RegularizationView(SceneView):
     def eventFilter(self, watched: Any, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt's name
         if watched is self.widget and event.type() == QtCore.QEvent.Type.Resize:
             self._arrange(event.size().width())
+            QtCore.QTimer.singleShot(0, self, self._place_overlay)  # after the layout has settled
         return False
 
     def _arrange(self, width: float, force: bool = False) -> None:
@@ -275,6 +276,7 @@ class RegularizationView(SceneView):
         self._shown.clear()
 
     def settle(self) -> None:
+        self._place_overlay()
         if self.prepared is None or self.prepared.get("key") != analysis.prepare_key(self.params, self._seed()):
             self.apply_prepared(self.prepare(self.params, self._seed()))
 
@@ -367,7 +369,8 @@ class RegularizationView(SceneView):
         plot.setYRange(-1.1 * top, 1.1 * top, padding=0)
         basis = "Legendre" if d["mode"] == "early_stopping" else "standardised"
         plot.setLabel("bottom", "Legendre degree" if d["mode"] == "early_stopping" else "power of x")
-        zero = f", {int(np.sum(coef == 0.0))} exactly 0" if d["mode"] != "early_stopping" and d["penalty"] in \
+        count = int(np.sum(coef == 0.0))
+        zero = f", {count if count else 'none'} exactly 0" if d["mode"] != "early_stopping" and d["penalty"] in \
             ("lasso", "elasticnet") else ""
         plot.setTitle(f"Coefficients ({basis}{zero})", size=TITLE_SIZE)
 
@@ -441,8 +444,11 @@ class RegularizationView(SceneView):
         else:
             self.path_points.setData([], [])
         note = "" if penalised else "no penalty: no alpha\n(choose Ridge, Lasso\nor ElasticNet)"
-        for text_item in (self.path_note, self.alpha_note):
-            text_item.setText(note)
+        self.alpha_note.setText(note)
+        failed = int(np.sum(~np.asarray(p["path_converged"], dtype=bool)))
+        if penalised and failed:
+            note = f"not converged within\n{analysis.PATH_MAX_ITER} iterations at\n{failed} of {len(alphas)} alphas"
+        self.path_note.setText(note)
         self._show_errors("alpha", alphas if penalised else np.zeros(0), p["alpha_train"], p["alpha_test"],
                           p["alpha_cv"])
         self._show_errors("degree", np.asarray(p["degrees"], dtype=float), p["degree_train"], p["degree_test"],

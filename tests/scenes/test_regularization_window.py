@@ -188,6 +188,8 @@ def test_degree_20_at_alpha_1e_6_is_a_message_on_a_finite_plot(window, qtbot):
     view = window.view
     assert view.overlay.isVisible()
     assert "did not converge within" in view.overlay.textItem.toPlainText()
+    failed = int(np.sum(~view.prepared["path_converged"]))
+    assert failed and f"at\n{failed} of {len(analysis.ALPHAS)} alphas" in view.path_note.textItem.toPlainText()
     action(window, "Step").trigger()
     for item in (view.fit_curve, view.error_items["degree"]["test"], view.error_items["alpha"]["cv"],
                  *view.path_curves[:20]):
