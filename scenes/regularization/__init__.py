@@ -77,7 +77,8 @@ training draw gives a different curve).
 * **Ridge** shrinks every coefficient, **Lasso** sets many exactly to zero; the **path** shows every
   coefficient against alpha.
 * The **error curves** against degree and alpha are U-shaped for test and cross-validation error: the
-  bias–variance trade-off. **Learning curves** show how more data closes the gap.
+  bias–variance trade-off (○ lowest cross-validation error, ☆ lowest test error, dashed line the current
+  setting). **Learning curves** show how more data closes the gap.
 * **Early stopping** trains the same polynomial by gradient descent and keeps the epoch with the best
   validation loss.
 """
