@@ -254,3 +254,34 @@ def test_the_view_draws_only_finite_data_for_any_declared_parameters(shared_view
         if values["mode"] == "resample":
             assert np.all(np.isfinite(view.bias_bars.opts["height"])) and np.all(np.isfinite(view.bias_bars.opts["y0"]))
         assert view.corner.textItem.toPlainText().startswith("RMSE train")
+
+
+def test_the_layout_has_every_plot_at_both_widths_and_swaps_the_side_plot_by_mode(shared_view, qtbot):
+    view = shared_view
+    from scenes.regularization import SCENE
+    for width, narrow in ((700, True), (1400, False)):
+        view.set_params(SCENE.resolve())
+        view.widget.resize(width, 700)
+        view._arrange(width)
+        assert view._narrow is narrow
+        placed = {name for name, plot in view.plots.items() if plot in view.widget.ci.items}
+        assert placed == set(view.plots) - {"early_stopping"}
+        view.set_params(SCENE.resolve({"mode": "early_stopping"}))
+        placed = {name for name, plot in view.plots.items() if plot in view.widget.ci.items}
+        assert placed == set(view.plots) - {"bias_variance"}
+
+
+def test_seeking_back_through_a_long_run_gives_the_exact_frames(tmp_path):
+    from explorer.session import Session
+    from scenes.regularization import SCENE
+    session = Session(SCENE, SCENE.resolve({"degree": 8, "penalty": "elasticnet", "alpha": 0.01}), seed=3)
+    session.forward(60)
+    kept = {step: session.seek(step) for step in (0, 17, 60)}
+    path = tmp_path / "run.json"
+    session.save(path)
+    again = Session.load(path)
+    assert again.step == 60
+    for step, frame in kept.items():
+        other = again.seek(step)
+        for key in ("bundle", "coef", "x_train", "bias2", "variance"):
+            np.testing.assert_array_equal(np.asarray(other.data[key]), np.asarray(frame.data[key]), err_msg=key)
