@@ -168,6 +168,7 @@ class RegularizationView(SceneView):
                      "cv": _line(plot, CV_COLOR, 1.5, QtCore.Qt.PenStyle.DashLine, name="5-fold CV"),
                      "minimum": _marker(plot, CV_COLOR, "o", 11), "current": _vline(plot, FIT_COLOR),
                      "test_minimum": _marker(plot, TEST_COLOR, "star", 12)}
+            items["legend"] = legend
             self.error_items[name] = items
         self.alpha_note = pg.TextItem("", anchor=(0, 0), color=theme.MUTED)
         self.alpha_note.setParentItem(by_alpha.vb)
@@ -458,6 +459,7 @@ class RegularizationView(SceneView):
 
     def _show_errors(self, name: str, xs: np.ndarray, train, test, cv) -> None:
         items = self.error_items[name]
+        items["legend"].setVisible(len(xs) > 0)  # an empty plot shows its note instead
         if len(xs) == 0:
             for key in ("train", "test", "cv", "minimum", "test_minimum"):
                 items[key].setData([], [])

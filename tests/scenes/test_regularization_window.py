@@ -110,6 +110,7 @@ def test_switching_the_penalty_to_lasso_zeroes_coefficients_and_changes_the_path
     settled(window, qtbot)
     assert not any(curve.isVisible() for curve in view.path_curves)
     assert "no penalty" in view.path_note.textItem.toPlainText()
+    assert not view.error_items["alpha"]["legend"].isVisible() and view.error_items["degree"]["legend"].isVisible()
     assert not view.path_marker.isVisible()
 
 
