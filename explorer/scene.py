@@ -137,6 +137,7 @@ SCENE_MODULES: tuple[str, ...] = (
     "scenes.neural_network",
     "scenes.kmeans",
     "scenes.pca",
+    "scenes.regularization",
 )
 
 
