@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from explorer.params import Bool, Choice, Float, Int, Param
+from explorer.params import Bool, Choice, Float, Int, Param, ParamError, Text
 from explorer.scene import Scene
 
 SLIDER_STEPS = 1000
@@ -82,6 +82,27 @@ class Control(QtCore.QObject):
             box.toggled.connect(lambda checked: self._emit(bool(checked)))
             self.editor = box
             layout.addWidget(box)
+        elif isinstance(param, Text):
+            # Typed text applies on Enter; a refused text keeps the field as typed with the reason below
+            # it (pointing at the column) and changes nothing else.
+            column = QtWidgets.QWidget()
+            rows = QtWidgets.QVBoxLayout(column)
+            rows.setContentsMargins(0, 0, 0, 0)
+            rows.setSpacing(2)
+            edit = QtWidgets.QLineEdit()
+            edit.setMaxLength(param.max_length)
+            edit.setPlaceholderText("type and press Enter")
+            edit.returnPressed.connect(self._text_entered)
+            self.error = QtWidgets.QLabel()
+            self.error.setObjectName(f"error-{param.name}")
+            self.error.setWordWrap(True)
+            self.error.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+            self.error.setStyleSheet("color: #B00020;")
+            self.error.hide()
+            rows.addWidget(edit)
+            rows.addWidget(self.error)
+            self.editor = edit
+            layout.addWidget(column)
         else:  # pragma: no cover - a new Param kind needs a control here
             raise TypeError(f"no control for {type(param).__name__}")
         self.editor.setObjectName(f"editor-{param.name}")
@@ -130,6 +151,21 @@ class Control(QtCore.QObject):
         self._show(value, editor=False)
         self._emit(value)
 
+    def _text_entered(self) -> None:
+        text = self.editor.text()
+        try:
+            value = self.param.validate(text)
+        except ParamError as error:
+            message = str(error)
+            prefix = f"{self.param.name}: "
+            self.error.setText(message[len(prefix):] if message.startswith(prefix) else message)
+            self.error.show()
+            self.editor.setStyleSheet("border: 1px solid #B00020;")
+            return
+        self.error.hide()
+        self.editor.setStyleSheet("")
+        self._emit(value)
+
     def _emit(self, value: Any) -> None:
         if value != self._value:
             self._value = value
@@ -145,6 +181,10 @@ class Control(QtCore.QObject):
                     self.editor.setCurrentIndex(self.editor.findData(value))
                 elif isinstance(self.editor, QtWidgets.QCheckBox):
                     self.editor.setChecked(bool(value))
+                elif isinstance(self.editor, QtWidgets.QLineEdit):
+                    self.editor.setText(str(value))
+                    self.error.hide()
+                    self.editor.setStyleSheet("")
                 else:
                     self.editor.setValue(value)
 

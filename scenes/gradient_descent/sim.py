@@ -9,11 +9,12 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from explorer.params import Bool, Choice, Float, Int, resolve
+from explorer.params import Bool, Choice, Float, Int, Text, resolve
 from explorer.scene import Frame
 
 from .optimizers import LABELS, OPTIMIZERS, UPDATES, Hyper, State, initial_state, steps_within
-from .surfaces import SURFACE_LABELS, SURFACES, Surface, make_surface
+from . import expression
+from .surfaces import DEFAULT_DOMAIN, DEFAULT_EXPRESSION, SURFACE_LABELS, SURFACES, Surface, make_surface
 
 #: "Converged" (or "stuck") at step n means: the gradient norm there is below GRADIENT_TOLERANCE,
 #: the last step was shorter than STAY_TOLERANCE, and the optimiser's own update, continued from
@@ -37,12 +38,32 @@ PARAMS = (
     Float("condition_number", 10.0, "How elongated the quadratic bowl is: the ratio of its steepest "
           "to its flattest curvature (1 = round).", minimum=1.0, maximum=100.0, log=True, decimals=1,
           group="Surface"),
+    Text("expression", DEFAULT_EXPRESSION, "Your own cost function of x and y (press Enter): numbers, x, y, "
+         "+ − * / **, parentheses, pi, e and " + ", ".join(expression.FUNCTIONS) + "; gradients are exact.",
+         max_length=expression.MAX_LENGTH, check=expression.check, label="f(x, y) =", group="Surface",
+         show_if={"surface": ("custom",)}),
+    Float("x_min", DEFAULT_DOMAIN[0], "Left end of your function's domain (the plot and the f* search).",
+          minimum=-100.0, maximum=100.0, decimals=2, label="x from", group="Surface", show_if={"surface": ("custom",)}),
+    Float("x_max", DEFAULT_DOMAIN[1], "Right end of your function's domain.", minimum=-100.0, maximum=100.0,
+          decimals=2, label="x to", group="Surface", show_if={"surface": ("custom",)}),
+    Float("y_min", DEFAULT_DOMAIN[2], "Bottom of your function's domain.", minimum=-100.0, maximum=100.0,
+          decimals=2, label="y from", group="Surface", show_if={"surface": ("custom",)}),
+    Float("y_max", DEFAULT_DOMAIN[3], "Top of your function's domain.", minimum=-100.0, maximum=100.0,
+          decimals=2, label="y to", group="Surface", show_if={"surface": ("custom",)}),
+    Bool("view_3d", False, "Show the surface in 3-D (a wireframe, height = log of f − f*) with every optimiser's "
+         "path on it; drag to turn it.", label="3-D view", live=True, group="Surface"),
+    Float("azimuth", -50.0, "Horizontal viewing angle of the 3-D view (degrees); drag the plot to turn it.",
+          minimum=-180.0, maximum=180.0, decimals=1, live=True, label="View azimuth", group="Surface",
+          show_if={"view_3d": (True,)}),
+    Float("elevation", 35.0, "Vertical viewing angle of the 3-D view (degrees); drag the plot to tilt it.",
+          minimum=-90.0, maximum=90.0, decimals=1, live=True, label="View elevation", group="Surface",
+          show_if={"view_3d": (True,)}),
     Bool("show_field", False, "Draw the descent direction (−gradient) as a field of short arrows.",
          live=True, group="Surface"),
     Float("start_x", -2.2, "Where every optimiser starts, horizontally (click the surface to set it).",
-          minimum=-5.0, maximum=5.0, decimals=2, group="Start"),
+          minimum=-100.0, maximum=100.0, decimals=2, group="Start"),
     Float("start_y", -1.0, "Where every optimiser starts, vertically (click the surface to set it).",
-          minimum=-5.0, maximum=5.0, decimals=2, group="Start"),
+          minimum=-100.0, maximum=100.0, decimals=2, group="Start"),
     Bool("use_gd", True, "Race plain gradient descent: x ← x − lr·∇f(x).", label="Gradient descent", group="Optimisers"),
     Bool("use_momentum", True, "Race heavy-ball momentum, which accumulates a velocity along "
          "consistent gradients.", label="Momentum", group="Optimisers"),
@@ -74,6 +95,11 @@ def enabled(params: Mapping[str, Any]) -> list[str]:
     return [name for name in OPTIMIZERS if params.get(f"use_{name}")]
 
 
+def domain_of(params: Mapping[str, Any]) -> tuple[float, float, float, float]:
+    """The custom function's domain as typed (surfaces.fixed_domain puts it in order)."""
+    return (float(params["x_min"]), float(params["x_max"]), float(params["y_min"]), float(params["y_max"]))
+
+
 def _hyper(params: Mapping[str, Any]) -> Hyper:
     return Hyper(learning_rate=float(params["learning_rate"]), momentum=float(params["momentum"]),
                  beta1=float(params["beta1"]), beta2=float(params["beta2"]), rho=float(params["rho"]))
@@ -94,7 +120,7 @@ class GradientDescentSimulation:
         self.seed = int(seed)
         # ``data`` is not used: the line-fit data set comes from the seed.
         self.surface: Surface = make_surface(self.params["surface"], self.params["condition_number"],
-                                             self.seed)
+                                             self.seed, self.params["expression"], domain_of(self.params))
         self.f_star = self.surface.f_min
         self.names = enabled(self.params)
         self.max_steps = int(self.params["max_steps"])
@@ -278,4 +304,9 @@ class GradientDescentSimulation:
                 parts.append(f"{LABELS[name]} f−f* = {self._loss[name][self._step]:.2g}")
             else:
                 parts.append(f"{LABELS[name]} {status}")
-        return f"step {self._step} · " + " · ".join(parts)
+        text = f"step {self._step} · " + " · ".join(parts)
+        if self.surface.f_star_estimated:
+            text += f" · f* ≈ {self.f_star:.6g} (estimated over the domain)"
+        if self.surface.note:
+            text += f" · {self.surface.note}"
+        return text

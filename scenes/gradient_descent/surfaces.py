@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 # Names and display labels of the surfaces, in menu order.
-SURFACES: tuple[str, ...] = ("bowl", "rosenbrock", "himmelblau", "saddle", "local_minimum", "mse")
+SURFACES: tuple[str, ...] = ("bowl", "rosenbrock", "himmelblau", "saddle", "local_minimum", "mse", "custom")
 SURFACE_LABELS: tuple[str, ...] = (
     "Quadratic bowl",
     "Rosenbrock",
@@ -21,7 +21,14 @@ SURFACE_LABELS: tuple[str, ...] = (
     "Saddle point",
     "Local and global minimum",
     "Line fit (mean squared error)",
+    "Your own f(x, y)",
 )
+#: The custom surface's expression and domain when none is given.
+DEFAULT_EXPRESSION = "sin(x)*cos(y) + 0.1*(x**2 + y**2)"
+DEFAULT_DOMAIN = (-3.0, 3.0, -3.0, 3.0)
+#: The custom surface's f* search: a SEARCH_GRID² grid, then L-BFGS-B from the SEARCH_STARTS best cells.
+SEARCH_GRID = 201
+SEARCH_STARTS = 12
 
 Array = np.ndarray
 
@@ -49,10 +56,20 @@ class Surface:
     #: The line-fit data set (MSE surface only).
     data_x: Array | None = field(default=None, compare=False)
     data_y: Array | None = field(default=None, compare=False)
+    #: True when f* (and the minima) were found numerically (custom functions): plots say "estimate".
+    f_star_estimated: bool = False
+    #: The text the surface was typed as (custom functions only).
+    expression: str = ""
+    #: Anything the user should know about how the surface was built (e.g. a domain that was fixed).
+    note: str = ""
+    #: f* when it is not the value at a minimum (a custom f undefined on the whole domain: 0).
+    f_star: float | None = None
 
     @property
     def f_min(self) -> float:
         """The global minimum value f*."""
+        if self.f_star is not None:
+            return self.f_star
         return min(float(self.f(np.float64(mx), np.float64(my))) for mx, my in self.minima)
 
     @property
@@ -221,8 +238,125 @@ def mse(data_x: Array, data_y: Array) -> Surface:
                    axis_labels=("θ0 (intercept)", "θ1 (slope)"), data_x=data_x, data_y=data_y)
 
 
-def make_surface(name: str, condition_number: float = 10.0, seed: int = 0) -> Surface:
-    """Build the surface called ``name`` (``seed`` only matters for the MSE data set)."""
+def fixed_domain(domain) -> tuple[tuple[float, float, float, float], str]:
+    """The domain with each range in order and at least 1e-3 wide, and a note when it had to change."""
+    x0, x1, y0, y1 = (float(v) for v in domain)
+    notes = []
+    fixed = []
+    for low, high, name in ((x0, x1, "x"), (y0, y1, "y")):
+        if high < low:
+            low, high = high, low
+            notes.append(f"{name} range reversed")
+        if high - low < 1e-3:
+            middle = 0.5 * (low + high)
+            low, high = middle - 1.0, middle + 1.0
+            notes.append(f"{name} range empty: using {low:g} … {high:g}")
+        fixed += [low, high]
+    return (fixed[0], fixed[1], fixed[2], fixed[3]), "; ".join(notes)
+
+
+def _minimise(f, gradient, domain, start) -> tuple[float, float]:
+    """L-BFGS-B within the domain from ``start``, using the exact gradient."""
+    from scipy.optimize import minimize
+
+    x0, x1, y0, y1 = domain
+
+    def objective(p):
+        value = float(f(np.float64(p[0]), np.float64(p[1])))
+        gx, gy = gradient(np.float64(p[0]), np.float64(p[1]))
+        if not (math.isfinite(value) and math.isfinite(float(gx)) and math.isfinite(float(gy))):
+            return 1e300, np.zeros(2)
+        return value, np.array([float(gx), float(gy)])
+
+    result = minimize(objective, np.asarray(start, dtype=float), jac=True, method="L-BFGS-B",
+                      bounds=[(x0, x1), (y0, y1)], options={"maxiter": 500, "gtol": 1e-12, "ftol": 1e-15})
+    return float(result.x[0]), float(result.x[1])
+
+
+def custom(text: str = DEFAULT_EXPRESSION, domain=DEFAULT_DOMAIN) -> Surface:
+    """The user's f(x, y) (scenes.gradient_descent.expression): exact gradients by automatic
+    differentiation; f* and the minima estimated over the domain (a grid, then L-BFGS-B from the best
+    cells, polished by Newton steps where the point is inside). Raises ExpressionError for a refused text."""
+    from . import expression
+
+    tree = expression.parse(text)
+    domain, note = fixed_domain(domain)
+    f = partial(expression.evaluate, tree)
+    gradient = partial(expression.gradient, tree)
+    x0, x1, y0, y1 = domain
+    xs, ys = np.linspace(x0, x1, SEARCH_GRID), np.linspace(y0, y1, SEARCH_GRID)
+    gx, gy = np.meshgrid(xs, ys)
+    values = np.asarray(f(gx, gy), dtype=float) * np.ones_like(gx)
+    values = np.where(np.isfinite(values), values, np.inf)
+    candidates: list[tuple[float, float, float]] = []
+    if np.isfinite(values).any():
+        # Starts: the grid's own local minima (lower than their 8 neighbours), best first, then the best
+        # cells, each at least a tenth of the domain from the others.
+        padded = np.pad(values, 1, constant_values=np.inf)
+        neighbours = np.min([padded[1 + dr:1 + dr + SEARCH_GRID, 1 + dc:1 + dc + SEARCH_GRID]
+                             for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc], axis=0)
+        local = np.flatnonzero((values < neighbours) & np.isfinite(values))
+        local = local[np.argsort(values.ravel()[local])]
+        order = np.concatenate([local, np.argsort(values, axis=None)])
+        starts: list[tuple[float, float]] = []
+        for index in order[: len(local) + SEARCH_GRID * 20]:
+            r, c = divmod(int(index), SEARCH_GRID)
+            if not np.isfinite(values[r, c]):
+                break
+            p = (float(xs[c]), float(ys[r]))
+            if all(math.hypot((p[0] - q[0]) / (x1 - x0), (p[1] - q[1]) / (y1 - y0)) > 0.1 for q in starts):
+                starts.append(p)
+            if len(starts) >= SEARCH_STARTS:
+                break
+        for start in starts:
+            with np.errstate(all="ignore"):
+                px, py = _minimise(f, gradient, domain, start)
+                value = float(f(np.float64(px), np.float64(py)))
+            if math.isfinite(value):
+                candidates.append((value, px, py))
+    if not candidates:  # undefined everywhere on the grid: nothing to descend; the centre stands in
+        centre = (0.5 * (x0 + x1), 0.5 * (y0 + y1))
+        candidates.append((0.0, *centre))
+        note = "; ".join(filter(None, [note, "f is undefined on the whole domain"]))
+    candidates.sort()
+    minima: list[tuple[float, float]] = []
+    for _, px, py in candidates:
+        if all(math.hypot((px - q[0]) / (x1 - x0), (py - q[1]) / (y1 - y0)) > 1e-3 for q in minima):
+            minima.append((px, py))
+    span = max(x1 - x0, y1 - y0)
+    surface = Surface("custom", "Your own f(x, y)", f, gradient, domain, tuple(minima[:8]), f_star_estimated=True,
+                      expression=text, note=note)
+    # Polish interior stationary minima with Newton steps on the exact gradient (L-BFGS-B stops near 1e-8).
+    polished = []
+    for px, py in surface.minima:
+        try:
+            with np.errstate(all="ignore"):
+                qx, qy = _refine(gradient, surface.hessian, (px, py), iterations=20)
+        except np.linalg.LinAlgError:
+            qx, qy = px, py
+        inside = x0 <= qx <= x1 and y0 <= qy <= y1 and math.hypot(qx - px, qy - py) < 1e-3 * span
+        better = inside and float(f(np.float64(qx), np.float64(qy))) <= float(f(np.float64(px), np.float64(py)))
+        polished.append((qx, qy) if better else (px, py))
+    # Keep the best point and the other stationary ones (a boundary point of a function falling off the
+    # domain is no minimum to mark).
+    kept = []
+    for i, (px, py) in enumerate(polished):
+        with np.errstate(all="ignore"):
+            g = float(np.hypot(*gradient(np.float64(px), np.float64(py))))
+            value = float(f(np.float64(px), np.float64(py)))
+        if i == 0 or (math.isfinite(g) and g < 1e-6 * (1.0 + abs(value))):
+            kept.append((px, py))
+    undefined = "f is undefined on the whole domain" in note
+    return Surface("custom", "Your own f(x, y)", f, gradient, domain, tuple(kept), f_star_estimated=True,
+                   expression=text, note=note, f_star=0.0 if undefined else None)
+
+
+def make_surface(name: str, condition_number: float = 10.0, seed: int = 0, expression: str = DEFAULT_EXPRESSION,
+                 domain=DEFAULT_DOMAIN) -> Surface:
+    """Build the surface called ``name`` (``seed`` only matters for the MSE data set; ``expression``
+    and ``domain`` only for the custom one)."""
+    if name == "custom":
+        return custom(expression, domain)
     if name == "bowl":
         return bowl(condition_number)
     if name == "rosenbrock":

@@ -11,12 +11,13 @@ from PySide6 import QtCore, QtWidgets
 
 from explorer.contours import contour_path
 from explorer.params import Float, find
+from explorer.projection import orthographic, turned
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
 from explorer.ui.view import SceneView, nice_ceiling, place_cells
 
 from .optimizers import LABELS, OPTIMIZERS
-from .sim import PARAMS, enabled
+from .sim import PARAMS, domain_of, enabled
 from .surfaces import Surface, make_surface
 
 #: Image cells along the domain's longer side: the extent beyond it has the same density.
@@ -42,6 +43,10 @@ COLOR_STRENGTH = 0.62
 #: yellow (invisible on the map).
 SERIES_INDEX = {"gd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3, "rmsprop": 4, "adam": 7}
 CONTOUR_PEN = (35, 35, 35, 70)
+#: Lines of the 3-D wireframe in each direction, and its height as a share of the domain's width.
+WIRE = 31
+WIRE_HEIGHT = 0.55
+WIRE_PEN = (60, 60, 60, 110)
 FIELD_PEN = (255, 255, 255, 150)
 
 
@@ -64,6 +69,13 @@ class PreparedSurface:
     data_x: np.ndarray | None = None
     data_y: np.ndarray | None = None
     fit: tuple[float, float] | None = None   # least-squares (θ0, θ1) of the MSE data
+    #: The 3-D view: heights of a WIRE² grid over the domain in [0, 1] (NaN where f is undefined), and
+    #: the map from a loss gap to that height: clip((log10(gap + offset) − low) / (high − low), 0, 1).
+    wire: np.ndarray | None = None
+    height_offset: float = 0.0
+    height_low: float = 0.0
+    height_high: float = 1.0
+    f_star_estimated: bool = False
 
 
 def _arrow_segments(starts: np.ndarray, vectors: np.ndarray, head: float = 0.3,
@@ -123,6 +135,7 @@ def prepare_surface(surface: Surface) -> PreparedSurface:
     # Wash the map towards white so coloured trails stay readable on top of it.
     rgb = rgba[..., :3].astype(np.float32)
     rgba[..., :3] = (255.0 - (255.0 - rgb) * COLOR_STRENGTH).astype(np.uint8)
+    rgba[~np.isfinite(values)] = (236, 236, 236, 255)  # where f is undefined (a custom f): plain light grey
     rgba[..., 3] = 255
 
     levels = np.linspace(low, high, CONTOUR_LEVELS + 2)[1:-1]
@@ -160,12 +173,64 @@ def prepare_surface(surface: Surface) -> PreparedSurface:
         values_at = np.array([surface.f(np.float64(mx), np.float64(my)) for mx, my in minima])
     global_minima = minima[values_at <= f_star + 1e-9]
     fit = surface.minima[0] if surface.name == "mse" else None
+    offset = max(top, 1e-12) * surface.color_offset
+    wx, wy = np.meshgrid(np.linspace(x0, x1, WIRE), np.linspace(y0, y1, WIRE))
+    with np.errstate(all="ignore"):
+        wire_gap = np.maximum(np.asarray(surface.f(wx, wy), dtype=float) * np.ones_like(wx) - f_star, 0.0)
+        wire = np.clip((np.log10(wire_gap + offset) - low) / (high - low), 0.0, 1.0)
+    wire = np.where(np.isfinite(wire_gap), wire, np.nan)
     return PreparedSurface(
         title=surface.label, axis_labels=surface.axis_labels, domain=surface.domain, extent=extent, image=rgba,
         contour=contour, field=field, minima=minima, global_minima=global_minima,
         saddles=np.array(surface.saddles, dtype=float).reshape(-1, 2),
         gradient_scale=scale if scale > 0 else 1.0, aspect=aspect,
-        data_x=surface.data_x, data_y=surface.data_y, fit=fit)
+        data_x=surface.data_x, data_y=surface.data_y, fit=fit, wire=wire, height_offset=offset, height_low=low,
+        height_high=high, f_star_estimated=surface.f_star_estimated)
+
+
+def wire_lines(wire: np.ndarray, domain: tuple[float, float, float, float]) -> np.ndarray:
+    """The wireframe's 3-D polylines (rows, then columns; NaN rows between lines) in scene units:
+    x and y centred and divided by the domain's longer side, z = WIRE_HEIGHT × height − WIRE_HEIGHT / 2."""
+    n = wire.shape[0]
+    x0, x1, y0, y1 = domain
+    span = max(x1 - x0, y1 - y0)
+    gx, gy = np.meshgrid((np.linspace(x0, x1, n) - 0.5 * (x0 + x1)) / span,
+                         (np.linspace(y0, y1, n) - 0.5 * (y0 + y1)) / span)
+    gz = WIRE_HEIGHT * wire - 0.5 * WIRE_HEIGHT
+    points = np.stack([gx, gy, gz], axis=-1)  # (n, n, 3)
+    gap = np.full((n, 1, 3), np.nan)
+    rows = np.concatenate([points, gap], axis=1).reshape(-1, 3)
+    columns = np.concatenate([points.transpose(1, 0, 2), gap], axis=1).reshape(-1, 3)
+    return np.vstack([rows, columns])
+
+
+def lifted(trail: np.ndarray, gaps: np.ndarray, prepared: PreparedSurface) -> np.ndarray:
+    """A trail's 3-D points in the wireframe's units: height from each step's loss gap."""
+    x0, x1, y0, y1 = prepared.domain
+    span = max(x1 - x0, y1 - y0)
+    with np.errstate(all="ignore"):
+        height = (np.log10(np.asarray(gaps, dtype=float) + prepared.height_offset) - prepared.height_low) / \
+            (prepared.height_high - prepared.height_low)
+    height = np.clip(np.nan_to_num(height, nan=0.0), 0.0, 1.0)
+    trail = np.asarray(trail, dtype=float).reshape(-1, 2)
+    return np.column_stack([(trail[:, 0] - 0.5 * (x0 + x1)) / span, (trail[:, 1] - 0.5 * (y0 + y1)) / span,
+                            WIRE_HEIGHT * height - 0.5 * WIRE_HEIGHT])
+
+
+class TurnViewBox(pg.ViewBox):
+    """A view box whose left-button drags call ``turn(dx, dy, finished)`` (pixels) instead of panning."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.turn = None
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - pyqtgraph's name
+        if self.turn is None or ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        delta = ev.screenPos() - ev.lastScreenPos()
+        self.turn(float(delta.x()), float(delta.y()), bool(ev.isFinish()))
 
 
 def drawn_trail(trail: np.ndarray, pixel: tuple[float, float]) -> np.ndarray:
@@ -290,6 +355,31 @@ class GradientDescentView(SceneView):
         data.addItem(self.points)
         self.plots["data"] = data
 
+        # -- 3-D view (a NumPy-projected wireframe on a normal plot: works without OpenGL) -----------
+        self.turn_box = TurnViewBox()
+        self.turn_box.turn = self._turn
+        surface3d = pg.PlotItem(viewBox=self.turn_box)
+        surface3d.setMenuEnabled(False)
+        surface3d.hideButtons()
+        surface3d.setMouseEnabled(False, False)
+        surface3d.getViewBox().setAspectLocked(True)
+        surface3d.hideAxis("left")
+        surface3d.hideAxis("bottom")
+        self.wireframe = pg.PlotCurveItem(pen=pg.mkPen(WIRE_PEN, width=1), connect="finite", antialias=True)
+        surface3d.addItem(self.wireframe)
+        self.trails3d: dict[str, pg.PlotCurveItem] = {}
+        self.current3d = pg.ScatterPlotItem(symbol="o", size=11, pen=pg.mkPen("#ffffff", width=1.5))
+        self.current3d.setZValue(30)
+        surface3d.addItem(self.current3d)
+        self.minima3d = pg.ScatterPlotItem(symbol="star", size=17, pen=pg.mkPen(theme.FOREGROUND, width=1),
+                                           brush=pg.mkBrush("#FFD700"))
+        self.minima3d.setZValue(25)
+        surface3d.addItem(self.minima3d)
+        self.plots["surface3d"] = surface3d
+        #: The 3-D view angles shown now (a drag turns them here and asks for the parameters when it ends).
+        self.view_angles = (float(params.get("azimuth", -50.0)), float(params.get("elevation", 35.0)))
+        self._frame: Frame | None = None
+
         # -- one set of items per optimiser ---------------------------------------------------
         self.trails: dict[str, pg.PlotCurveItem] = {}
         # Every optimiser's current point in one item: one setData and one paint per frame.
@@ -310,6 +400,10 @@ class GradientDescentView(SceneView):
             arrow = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), connect="finite")
             arrow.setZValue(20 + index)
             surface.addItem(arrow)
+            trail3d = pg.PlotCurveItem(pen=pg.mkPen(color, width=2), skipFiniteCheck=True)
+            trail3d.setZValue(10 + index)
+            surface3d.addItem(trail3d)
+            self.trails3d[name] = trail3d
             note = pg.TextItem("", color=theme.DIVERGED, anchor=(0, 1), fill=pg.mkBrush(255, 255, 255, 210),
                                border=pg.mkPen(theme.DIVERGED))
             note.setZValue(40 + index)
@@ -338,7 +432,9 @@ class GradientDescentView(SceneView):
     @staticmethod
     def prepare(params: Mapping[str, Any], seed: int) -> PreparedSurface:
         """Heavy pure-NumPy work: colour image, contours, field (``seed`` picks the MSE data)."""
-        surface = make_surface(params["surface"], params.get("condition_number", 10.0), seed)
+        surface = make_surface(params["surface"], params.get("condition_number", 10.0), seed,
+                               params.get("expression", ""), domain_of(params) if params.get("surface") == "custom"
+                               else None)
         return prepare_surface(surface)
 
     @staticmethod
@@ -346,7 +442,8 @@ class GradientDescentView(SceneView):
         # The condition number only shapes the bowl; the seed only draws the line-fit data.
         surface = params.get("surface")
         condition = params.get("condition_number") if surface == "bowl" else None
-        return (surface, condition, seed if surface == "mse" else None)
+        custom = (params.get("expression"), *domain_of(params)) if surface == "custom" else None
+        return (surface, condition, seed if surface == "mse" else None, custom)
 
     def apply_prepared(self, data: PreparedSurface) -> None:
         self._prepared = data
@@ -362,6 +459,9 @@ class GradientDescentView(SceneView):
         self.saddle_marker.setData(pos=data.saddles)
         surface = self.plots["surface"]
         surface.setTitle(data.title)
+        self._drawn_3d = None
+        self.plots["loss"].setLabel("left", "loss gap f(θ) − f*  (f* estimated; log scale)" if data.f_star_estimated
+                                    else "loss gap f(θ) − f*  (log scale)")
         surface.getViewBox().setAspectLocked(data.aspect == 1.0)
         surface.setLabel("bottom", data.axis_labels[0])
         surface.setLabel("left", data.axis_labels[1])
@@ -376,6 +476,7 @@ class GradientDescentView(SceneView):
             low = min(data.data_y.min(), 0.0)
             high = data.data_y.max()
             plot.getViewBox().setRange(xRange=tuple(span), yRange=(low - 0.5, high + 0.8), padding=0.02)
+        self._show_3d()
 
     # -- parameters -------------------------------------------------------------------------
     def set_params(self, params: Mapping[str, Any]) -> None:
@@ -399,6 +500,8 @@ class GradientDescentView(SceneView):
         self._labels = {}
         self.field.setVisible(bool(self.params.get("show_field")))
         self.start_marker.setData(pos=[(self.params["start_x"], self.params["start_y"])])
+        self.view_angles = (float(self.params.get("azimuth", -50.0)), float(self.params.get("elevation", 35.0)))
+        self._drawn_3d = None
         self._arrange(self.params.get("surface") == "mse")
 
     def eventFilter(self, watched: Any, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt's name
@@ -413,11 +516,16 @@ class GradientDescentView(SceneView):
         far taller than wide (it would be squeezed to a strip)."""
         show_data = bool(show_data)
         stacked = self._stacked if stacked is None else stacked
-        if show_data == self._show_data_plot and stacked == self._stacked:
+        three_d = bool(self.params.get("view_3d"))
+        if show_data == self._show_data_plot and stacked == self._stacked and three_d == getattr(self, "_three_d", None):
             return
         layout = self.widget.ci
         grid = layout.layout
         surface, loss, data = self.plots["surface"], self.plots["loss"], self.plots["data"]
+        # The 3-D view takes the map's cell.
+        flat, solid = (self.plots["surface3d"], surface) if three_d else (surface, self.plots["surface3d"])
+        surface = flat
+        self._cells_hidden = solid
         # Stacked, the two small plots share a row: short titles, so that their text never makes
         # the row wider than the view (a title's width is its plot's minimum width).
         narrow = stacked and show_data
@@ -432,7 +540,12 @@ class GradientDescentView(SceneView):
             cells = {surface: (0, 0, 3, 1), self.legend: (0, 1, 1, 1),
                      loss: (1, 1, 1, 1) if show_data else (1, 1, 2, 1), data: (2, 1, 1, 1) if show_data else None}
             stretch_columns, stretch_rows = (3, 2), (0, 3, 2)
+        cells[solid] = None
         place_cells(layout, cells, self._cells)
+        solid.setVisible(False)
+        flat.setVisible(True)
+        self._three_d = three_d
+        self.cache_axes()
         for index, factor in enumerate(stretch_columns):
             grid.setColumnStretchFactor(index, factor)
         for index, factor in enumerate(stretch_rows):
@@ -458,7 +571,10 @@ class GradientDescentView(SceneView):
         scale = self._prepared.gradient_scale if self._prepared is not None else 1.0
         aspect = self._prepared.aspect if self._prepared is not None else 1.0
         changed = False
-        pixel = tuple(abs(value) or 1e-12 for value in self.plots["surface"].getViewBox().viewPixelSize())
+        if self.params.get("view_3d"):  # the flat map is out of the layout (no size): thin trails to 1/1000
+            pixel = ((x1 - x0) / 1000.0, (y1 - y0) / 1000.0)
+        else:
+            pixel = tuple(abs(value) or 1e-12 for value in self.plots["surface"].getViewBox().viewPixelSize())
         for name in OPTIMIZERS:
             key = f"{name}.trail"
             if key not in data:
@@ -510,12 +626,66 @@ class GradientDescentView(SceneView):
             names = [name for name in OPTIMIZERS if f"{name}.position" in data]
             positions = np.array([data[f"{name}.position"] for name in names]).reshape(-1, 2)
             self.current.setData(pos=positions, brush=[self._brushes[name] for name in names])
+            self._drawn_3d = None
+        self._frame = frame
+        self._show_3d()
+
+    # -- 3-D ------------------------------------------------------------------------------
+    def _show_3d(self) -> None:
+        """Wireframe, trails and current points seen from the current view angles (only when shown)."""
+        if not self.params.get("view_3d") or self._prepared is None or self._prepared.wire is None \
+                or self._frame is None:
+            return
+        key = (self.view_angles, id(self._prepared), self._frame.step, id(self._frame))
+        if getattr(self, "_drawn_3d", None) == key:
+            return
+        self._drawn_3d = key
+        azimuth, elevation = self.view_angles
+        prepared, data = self._prepared, self._frame.data
+        wire = orthographic(wire_lines(prepared.wire, prepared.domain), azimuth, elevation)
+        self.wireframe.setData(wire[:, 0], wire[:, 1], connect="finite")
+        names, currents = [], []
+        for name in OPTIMIZERS:
+            key_trail = f"{name}.trail"
+            if key_trail not in data:
+                self.trails3d[name].setVisible(False)
+                continue
+            trail, gaps = data[key_trail], data[f"{name}.loss_gap"]
+            if len(trail) > TRAIL_POINTS:  # the newest points in full, the older ones thinned
+                keep = np.unique(np.concatenate([np.linspace(0, len(trail) - TRAIL_RECENT, TRAIL_POINTS - TRAIL_RECENT)
+                                                 .astype(int), np.arange(len(trail) - TRAIL_RECENT, len(trail))]))
+                trail, gaps = trail[keep], gaps[keep]
+            screen = orthographic(lifted(trail, gaps, prepared), azimuth, elevation)
+            self.trails3d[name].setData(screen[:, 0], screen[:, 1])
+            self.trails3d[name].setVisible(True)
+            names.append(name)
+            currents.append(screen[-1])
+        self.current3d.setData(pos=np.array(currents).reshape(-1, 2), brush=[self._brushes[n] for n in names])
+        if len(prepared.global_minima):
+            at = lifted(prepared.global_minima, np.zeros(len(prepared.global_minima)), prepared)
+            self.minima3d.setData(pos=orthographic(at, azimuth, elevation))
+        if getattr(self, "_ranged_3d", None) != id(prepared):
+            self._ranged_3d = id(prepared)
+            reach = 0.5 * math.sqrt(2.0) + 0.05  # any view of the unit square and its height fits
+            self.plots["surface3d"].getViewBox().setRange(xRange=(-reach, reach), yRange=(-reach, reach), padding=0)
+        title = f"{prepared.title} in 3-D (height: log of f − f*; drag to turn)"
+        if getattr(self, "_title_3d", None) != title:  # a fixed title: a changing one re-lays out the view
+            self._title_3d = title
+            self.plots["surface3d"].setTitle(title)
+
+    def _turn(self, dx: float, dy: float, finished: bool) -> None:
+        self.view_angles = turned(*self.view_angles, dx, dy)
+        self._show_3d()
+        if finished:
+            self.paramsRequested.emit({"azimuth": self.view_angles[0], "elevation": self.view_angles[1]})
 
     def _place_notes(self) -> None:
         """Put each "diverged" label by its optimiser's last point, but wholly inside the visible
         map: the anchor is the point's relative position in the view (0 at the left or top edge,
         1 at the right or bottom), so a label slides inwards by as much as it would stick out."""
         box = self.plots["surface"].getViewBox()
+        if self.params.get("view_3d") or box.width() <= 0 or box.height() <= 0:
+            return  # the flat map is not shown
         (v0, v1), (w0, w1) = box.viewRange()
         # A few pixels' margin for the label's border.
         pixel_x, pixel_y = (abs(value) for value in box.viewPixelSize())

@@ -23,6 +23,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from explorer.projection import orthographic, turned
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
 from explorer.ui.view import SceneView, UniformScatter, cache_static, place_cells, same_values
@@ -53,17 +54,6 @@ STAGE_NAMES = {"data": "the data", "centre": "centred", "covariance": "covarianc
 
 
 # -- NumPy helpers (tested) -----------------------------------------------------------------------------
-def orthographic(points: np.ndarray, azimuth: float, elevation: float) -> np.ndarray:
-    """Screen coordinates (n x 2) of 3-D points seen from ``azimuth`` / ``elevation`` degrees: the
-    points turned about z by −azimuth, then tilted about the screen's horizontal axis."""
-    a, e = math.radians(azimuth), math.radians(elevation)
-    p = np.asarray(points, dtype=float).reshape(-1, 3)
-    across = -p[:, 0] * math.sin(a) + p[:, 1] * math.cos(a)
-    depth = p[:, 0] * math.cos(a) + p[:, 1] * math.sin(a)
-    up = p[:, 2] * math.cos(e) - depth * math.sin(e)
-    return np.column_stack([across, up])
-
-
 def arrow_segments(origin: np.ndarray, tips: np.ndarray, head: float) -> np.ndarray:
     """Segments (pairs of rows) of arrows from ``origin`` (2,) to each tip, with two head strokes of
     length ``head`` (data units) each."""
@@ -403,9 +393,9 @@ class PCAView(SceneView):
                 return
             values = {"axis_angle": round(fold_angle(math.degrees(math.atan2(dy, dx))), 1)}
         elif dataset == "cloud_3d":
-            azimuth = (self.live("azimuth") - DEGREES_PER_PIXEL * delta[0] + 180.0) % 360.0 - 180.0
-            elevation = min(90.0, max(-90.0, self.live("elevation") + DEGREES_PER_PIXEL * delta[1]))
-            values = {"azimuth": round(azimuth, 1), "elevation": round(elevation, 1)}
+            azimuth, elevation = turned(self.live("azimuth"), self.live("elevation"), delta[0], delta[1],
+                                        DEGREES_PER_PIXEL)
+            values = {"azimuth": azimuth, "elevation": elevation}
         else:
             return
         self._dragging.update(values)

@@ -282,7 +282,8 @@ def test_any_parameters_step_without_raising_and_stay_finite(params, seed):
 # -- the scene: presets, table ---------------------------------------------------------------------
 
 def test_every_param_has_help_and_the_right_live_flag():
-    live = {"learning_rate", "momentum", "beta1", "beta2", "rho", "show_field"}
+    # Hyperparameters apply from the next step; the field and the 3-D view only change the picture.
+    live = {"learning_rate", "momentum", "beta1", "beta2", "rho", "show_field", "view_3d", "azimuth", "elevation"}
     for param in PARAMS:
         assert param.help.strip().endswith(".")
         assert param.live == (param.name in live), param.name
@@ -379,7 +380,7 @@ def test_view_updates_trails_and_emits_clicked_start(view, qtbot):
     from PySide6 import QtCore, QtWidgets
 
     view, session = view
-    assert set(view.plots) == {"surface", "loss", "data"}
+    assert set(view.plots) == {"surface", "loss", "data", "surface3d"}
     view.show(session.forward(3))
     _, before = view.trails["gd"].getData()
     assert len(before) == 4
