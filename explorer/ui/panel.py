@@ -98,6 +98,7 @@ class Control(QtCore.QObject):
             self.error.setWordWrap(True)
             self.error.setTextFormat(QtCore.Qt.TextFormat.PlainText)
             self.error.setStyleSheet("color: #B00020;")
+            self.error.setSizePolicy(QtWidgets.QSizePolicy.Policy.Preferred, QtWidgets.QSizePolicy.Policy.Minimum)
             self.error.hide()
             rows.addWidget(edit)
             rows.addWidget(self.error)
@@ -158,7 +159,10 @@ class Control(QtCore.QObject):
         except ParamError as error:
             message = str(error)
             prefix = f"{self.param.name}: "
-            self.error.setText(message[len(prefix):] if message.startswith(prefix) else message)
+            message = message[len(prefix):] if message.startswith(prefix) else message
+            # The reason in place (what and where, before any "; allowed: ..." list); all of it as the tooltip.
+            self.error.setText(message.split("; ")[0])
+            self.error.setToolTip(message)
             self.error.show()
             self.editor.setStyleSheet("border: 1px solid #B00020;")
             return

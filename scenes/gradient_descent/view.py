@@ -460,7 +460,7 @@ class GradientDescentView(SceneView):
         surface = self.plots["surface"]
         surface.setTitle(data.title)
         self._drawn_3d = None
-        self.plots["loss"].setLabel("left", "loss gap f(θ) − f*  (f* estimated; log scale)" if data.f_star_estimated
+        self.plots["loss"].setLabel("left", "loss gap f − f*  (f* estimated, log)" if data.f_star_estimated
                                     else "loss gap f(θ) − f*  (log scale)")
         surface.getViewBox().setAspectLocked(data.aspect == 1.0)
         surface.setLabel("bottom", data.axis_labels[0])
