@@ -70,6 +70,23 @@ def place_cells(layout, cells: Mapping[Any, tuple[int, int, int, int] | None],
         placed[item] = cells[item]
 
 
+def square_main_plot(plot, wide: bool, width: float, height: float, wide_share: float, tall_share: float) -> None:
+    """Size a view's main (square-ish) plot: in a wide view as wide as the view is high (at most
+    ``wide_share`` of its width), in a tall one as high as it is wide (at most ``tall_share`` of its height)."""
+    if wide:
+        size = int(max(120, min(height - 8, width * wide_share)))
+        plot.setMinimumWidth(size)
+        plot.setMaximumWidth(size)
+        plot.setMinimumHeight(0)
+        plot.setMaximumHeight(1e6)
+    else:
+        size = int(max(120, min(width - 8, height * tall_share)))
+        plot.setMinimumWidth(0)
+        plot.setMaximumWidth(1e6)
+        plot.setMinimumHeight(size)
+        plot.setMaximumHeight(size)
+
+
 class UniformScatter(pg.ScatterPlotItem):
     """A scatter whose points all have the item's one style (setData with positions only): the symbol
     atlas is looked up once instead of once per point (pyqtgraph's per-point style keys took ~4.5 ms

@@ -29,7 +29,7 @@ from explorer.jobs import JobRunner
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
 from explorer.ui.view import SceneView, ToolStrip, UniformScatter, cache_static, nice_ceiling, place_cells, \
-    same_values
+    same_values, square_main_plot
 
 #: Voronoi grid cells per side, over the square the main plot shows (the data's and beside it).
 GRID = 256
@@ -654,18 +654,7 @@ class KMeansView(SceneView):
             for name in ("inertia", "elbow", "silhouette_k", "silhouette"):  # tall: the titles say it
                 self.plots[name].getAxis("bottom").showLabel(mode == "wide")
             self._set_titles()
-        if mode == "wide":
-            size = int(max(120, min(height - 8, width * 0.56)))
-            main.setMinimumWidth(size)
-            main.setMaximumWidth(size)
-            main.setMinimumHeight(0)
-            main.setMaximumHeight(1e6)
-        else:
-            size = int(max(120, min(width - 8, height * 0.62)))
-            main.setMinimumWidth(0)
-            main.setMaximumWidth(1e6)
-            main.setMinimumHeight(size)
-            main.setMaximumHeight(size)
+        square_main_plot(main, mode == "wide", width, height, 0.56, 0.62)
 
     # -- tool strip ----------------------------------------------------------------------------------------
     def tools(self) -> QtWidgets.QWidget:

@@ -26,7 +26,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from explorer.projection import orthographic, turned
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, UniformScatter, cache_static, place_cells, same_values
+from explorer.ui.view import SceneView, UniformScatter, cache_static, place_cells, same_values, square_main_plot
 from scenes.pca import sim as pca_sim
 
 TITLE_SIZE = "9pt"
@@ -350,25 +350,14 @@ class PCAView(SceneView):
                 grid.setColumnStretchFactor(index, 0 if index >= columns or (mode == "wide" and index == 0) else 1)
                 grid.setRowStretchFactor(index, 1 if index < rows else 0)
             self._layout_key = (mode, dataset)
-            self.cache_axes()
+            self.cache_axes()  # plots just added to the layout (only items in the scene are found)
             # Turning the 3-D view moves every point each frame: a pixmap cache would only be redrawn.
             mode_wanted = (QtWidgets.QGraphicsItem.CacheMode.NoCache if dataset == "cloud_3d"
                            else QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
             for item in self.class_items:
                 if item.cacheMode() != mode_wanted:
-                    item.setCacheMode(mode_wanted)  # plots just added to the layout (only items in the scene are found)
-        if mode == "wide":
-            size = int(max(120, min(height - 8, width * 0.58)))
-            main.setMinimumWidth(size)
-            main.setMaximumWidth(size)
-            main.setMinimumHeight(0)
-            main.setMaximumHeight(1e6)
-        else:
-            size = int(max(120, min(width - 8, height * 0.6)))
-            main.setMinimumWidth(0)
-            main.setMaximumWidth(1e6)
-            main.setMinimumHeight(size)
-            main.setMaximumHeight(size)
+                    item.setCacheMode(mode_wanted)
+        square_main_plot(main, mode == "wide", width, height, 0.58, 0.6)
 
     # -- parameters and dragging ------------------------------------------------------------------------------
     def set_params(self, params: Mapping[str, Any]) -> None:

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtGui, QtTest, QtWidgets
+from PySide6 import QtCore, QtTest
 
 from explorer import cli
 from explorer.projection import orthographic, turned
@@ -20,6 +20,7 @@ from scenes.gradient_descent.sim import GradientDescentSimulation
 from scenes.gradient_descent.surfaces import custom, make_surface
 
 from tests.conftest import wait_ready
+from tests.mouse import drag_pixels
 
 HOSTILE = [
     "__import__('os').system('echo hi')", "().__class__.__bases__", "x.__class__", "x.real", "eval('1')",
@@ -296,23 +297,8 @@ def test_toggle_3d_and_turn_it_with_the_mouse(window, qtbot):
     trail_before = np.column_stack(view.trails3d["gd"].getData())
     assert len(trail_before) == 11
     # A real drag on the 3-D plot.
-    box = view.plots["surface3d"].getViewBox()
-    centre = view.widget.mapFromScene(box.sceneBoundingRect().center())
-    viewport = view.widget.viewport()
-
-    def send(kind, pos, buttons):
-        button = QtCore.Qt.MouseButton.LeftButton if kind != QtCore.QEvent.Type.MouseMove else \
-            QtCore.Qt.MouseButton.NoButton
-        event = QtGui.QMouseEvent(kind, QtCore.QPointF(pos), QtCore.QPointF(viewport.mapToGlobal(pos)), button,
-                                  buttons, QtCore.Qt.KeyboardModifier.NoModifier)
-        QtWidgets.QApplication.sendEvent(viewport, event)
-
-    held = QtCore.Qt.MouseButton.LeftButton
-    send(QtCore.QEvent.Type.MouseButtonPress, centre, held)
-    for i in range(1, 9):
-        send(QtCore.QEvent.Type.MouseMove, centre + QtCore.QPoint(10 * i, 4 * i), held)
-        qtbot.wait(20)
-    send(QtCore.QEvent.Type.MouseButtonRelease, centre + QtCore.QPoint(80, 32), QtCore.Qt.MouseButton.NoButton)
+    centre = view.widget.mapFromScene(view.plots["surface3d"].getViewBox().sceneBoundingRect().center())
+    drag_pixels(qtbot, view, centre, centre + QtCore.QPoint(80, 32))
     qtbot.waitUntil(lambda: window.params["azimuth"] != SCENE.resolve()["azimuth"], timeout=5000)
     assert window.params["elevation"] != SCENE.resolve()["elevation"]
     trail_after = np.column_stack(view.trails3d["gd"].getData())

@@ -13,6 +13,7 @@ from explorer import cli
 from scenes.kmeans import view as km_view
 
 from tests.conftest import wait_ready
+from tests.mouse import drag, mouse, widget_point
 
 
 @pytest.fixture
@@ -26,29 +27,10 @@ def action(window, text):
     return next(a for a in window.actions() if a.text() == text)
 
 
-def widget_point(view, box, point):
-    return view.widget.mapFromScene(box.mapViewToScene(QtCore.QPointF(*point)))
 
 
-def mouse(view, kind, pos, buttons):
-    button = QtCore.Qt.MouseButton.LeftButton
-    event = QtGui.QMouseEvent(kind, QtCore.QPointF(pos), QtCore.QPointF(view.widget.viewport().mapToGlobal(pos)),
-                              button if kind != QtCore.QEvent.Type.MouseMove else QtCore.Qt.MouseButton.NoButton,
-                              buttons, QtCore.Qt.KeyboardModifier.NoModifier)
-    QtWidgets.QApplication.sendEvent(view.widget.viewport(), event)
 
 
-def drag(qtbot, view, start, end, steps=8):
-    """A real left-button drag on the main plot from ``start`` to ``end`` (data coordinates)."""
-    vb = view.plots["main"].vb
-    a, b = widget_point(view, vb, start), widget_point(view, vb, end)
-    held = QtCore.Qt.MouseButton.LeftButton
-    mouse(view, QtCore.QEvent.Type.MouseButtonPress, a, held)
-    for i in range(1, steps + 1):
-        p = QtCore.QPoint(round(a.x() + (b.x() - a.x()) * i / steps), round(a.y() + (b.y() - a.y()) * i / steps))
-        mouse(view, QtCore.QEvent.Type.MouseMove, p, held)
-        qtbot.wait(20)  # pyqtgraph handles at most one mouse move per 1/60 s
-    mouse(view, QtCore.QEvent.Type.MouseButtonRelease, b, QtCore.Qt.MouseButton.NoButton)
 
 
 def drawn_points(item):

@@ -7,13 +7,14 @@ import math
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore
 
 from explorer import cli
 from scenes.pca import sim as pca_sim
 from scenes.pca import view as pca_view
 
 from tests.conftest import wait_ready
+from tests.mouse import drag
 
 
 def action(window, text):
@@ -40,26 +41,8 @@ def step_to(window, stage):
     raise AssertionError(f"never reached {stage}")
 
 
-def mouse(view, kind, pos, buttons):
-    button = QtCore.Qt.MouseButton.LeftButton
-    event = QtGui.QMouseEvent(kind, QtCore.QPointF(pos), QtCore.QPointF(view.widget.viewport().mapToGlobal(pos)),
-                              button if kind != QtCore.QEvent.Type.MouseMove else QtCore.Qt.MouseButton.NoButton,
-                              buttons, QtCore.Qt.KeyboardModifier.NoModifier)
-    QtWidgets.QApplication.sendEvent(view.widget.viewport(), event)
 
 
-def drag(qtbot, view, start, end, steps=8):
-    """A real left-button drag on the main plot from ``start`` to ``end`` (data coordinates)."""
-    vb = view.plots["main"].vb
-    a = view.widget.mapFromScene(vb.mapViewToScene(QtCore.QPointF(*start)))
-    b = view.widget.mapFromScene(vb.mapViewToScene(QtCore.QPointF(*end)))
-    held = QtCore.Qt.MouseButton.LeftButton
-    mouse(view, QtCore.QEvent.Type.MouseButtonPress, a, held)
-    for i in range(1, steps + 1):
-        p = QtCore.QPoint(round(a.x() + (b.x() - a.x()) * i / steps), round(a.y() + (b.y() - a.y()) * i / steps))
-        mouse(view, QtCore.QEvent.Type.MouseMove, p, held)
-        qtbot.wait(20)  # pyqtgraph handles at most one mouse move per 1/60 s
-    mouse(view, QtCore.QEvent.Type.MouseButtonRelease, b, QtCore.Qt.MouseButton.NoButton)
 
 
 @pytest.fixture
