@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
@@ -85,6 +85,20 @@ def square_main_plot(plot, wide: bool, width: float, height: float, wide_share: 
         plot.setMaximumWidth(1e6)
         plot.setMinimumHeight(size)
         plot.setMaximumHeight(size)
+
+
+def corner_text(plot: pg.PlotItem, alpha: int = 215, pos: tuple[float, float] = (4, 4),
+                point_size: float = 8.5) -> pg.TextItem:
+    """A small read-out text pinned to a plot's top-left corner (in pixels: it stays put when the plot's
+    range changes), on a translucent white box."""
+    font = QtGui.QFont()
+    font.setPointSizeF(point_size)
+    item = pg.TextItem(anchor=(0, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, alpha))
+    item.setParentItem(plot.vb)
+    item.setPos(*pos)
+    item.setFont(font)
+    item.setZValue(30)
+    return item
 
 
 class UniformScatter(pg.ScatterPlotItem):

@@ -28,8 +28,8 @@ from explorer import datasets
 from explorer.jobs import JobRunner
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, ToolStrip, UniformScatter, cache_static, nice_ceiling, place_cells, \
-    same_values, square_main_plot
+from explorer.ui.view import SceneView, ToolStrip, UniformScatter, cache_static, corner_text, nice_ceiling, \
+    place_cells, same_values, square_main_plot
 
 #: Voronoi grid cells per side, over the square the main plot shows (the data's and beside it).
 GRID = 256
@@ -520,11 +520,7 @@ class KMeansView(SceneView):
         plot.addItem(self.centroid_item)
         small = QtGui.QFont()
         small.setPointSizeF(8.5)
-        self.corner = pg.TextItem(anchor=(0, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 210))
-        self.corner.setParentItem(plot.vb)
-        self.corner.setPos(4, 4)
-        self.corner.setFont(small)
-        self.corner.setZValue(30)
+        self.corner = corner_text(plot, alpha=210)
         self.notice = pg.TextItem(anchor=(0, 1), color=theme.DIVERGED, fill=pg.mkBrush(255, 255, 255, 220))
         self.notice.setParentItem(plot.vb)
         self.notice.setFont(small)

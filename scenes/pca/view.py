@@ -26,7 +26,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from explorer.projection import orthographic, turned
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, UniformScatter, cache_static, place_cells, same_values, square_main_plot
+from explorer.ui.view import SceneView, UniformScatter, cache_static, corner_text, place_cells, same_values, \
+    square_main_plot
 from scenes.pca import sim as pca_sim
 
 TITLE_SIZE = "9pt"
@@ -238,11 +239,7 @@ class PCAView(SceneView):
             main.addItem(label, ignoreBounds=True)
         small = QtGui.QFont()
         small.setPointSizeF(8.5)
-        self.corner = pg.TextItem(anchor=(0, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 215))
-        self.corner.setParentItem(main.vb)
-        self.corner.setPos(4, 4)
-        self.corner.setFont(small)
-        self.corner.setZValue(30)
+        self.corner = corner_text(main)
 
         projection = _plot("Projection")
         projection.showGrid(x=True, alpha=0.2)

@@ -19,7 +19,7 @@ from PySide6 import QtCore, QtGui
 
 from explorer.scene import Frame, Scene
 from explorer.ui import theme
-from explorer.ui.view import SceneView, place_cells, same_values
+from explorer.ui.view import SceneView, corner_text, place_cells, same_values
 from scenes.regularization import analysis
 from scenes.regularization.sim import MAX_DEGREE, X_RANGE
 
@@ -125,11 +125,7 @@ class RegularizationView(SceneView):
         fit.addItem(self.train_points)
         self.fit_curve = _line(fit, FIT_COLOR, 2.5, name="fit")
         fit.setXRange(*X_RANGE, padding=0.02)
-        self.corner = pg.TextItem(anchor=(0, 0), color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 170))
-        self.corner.setParentItem(fit.vb)
-        self.corner.setPos(2, 0)
-        self.corner.setFont(small)
-        self.corner.setZValue(30)
+        self.corner = corner_text(fit, alpha=170, pos=(2, 0), point_size=small.pointSizeF())
         self.overlay = pg.TextItem(anchor=(0.5, 1.0), color=theme.DIVERGED, fill=pg.mkBrush(255, 255, 255, 230))
         self.overlay.setParentItem(fit.vb)
         self.overlay.setFont(small)
