@@ -10,7 +10,7 @@ from PIL import Image
 from PySide6 import QtCore, QtWidgets
 
 from explorer import scene as registry
-from explorer.params import Bool, Choice, Float, Int
+from explorer.params import Bool, Choice, Float, Int, Text
 from explorer.ui.main_window import MainWindow
 from tests.conftest import wait_ready
 
@@ -36,7 +36,7 @@ def test_layout_lists_every_scene_and_generates_a_control_per_parameter(window):
         if isinstance(param, (Float, Int)):
             assert control.slider is not None
         kind = {Float: QtWidgets.QDoubleSpinBox, Int: QtWidgets.QSpinBox, Choice: QtWidgets.QComboBox,
-                Bool: QtWidgets.QCheckBox}[type(param)]
+                Bool: QtWidgets.QCheckBox, Text: QtWidgets.QLineEdit}[type(param)]
         assert isinstance(control.editor, kind)
     assert window.panel.presets.count() == len(scene.presets) + 1
     assert window.frame_message.text() != "" or window.session.frame.step == 0
