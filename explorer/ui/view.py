@@ -187,6 +187,15 @@ class SceneView(QtCore.QObject):
         """Finish now any drawing the view defers to later event-loop turns or workers (time-sliced
         updates, a finer map when idle), so an export or a headless render shows it all."""
 
+    def resized(self, width: float, height: float) -> None:
+        """The view's widget got this size (a view that lays itself out by size overrides this and
+        installs the view as its widget's event filter)."""
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.widget and event.type() == QtCore.QEvent.Type.Resize:
+            self.resized(event.size().width(), event.size().height())
+        return False
+
     def tools(self) -> QtWidgets.QWidget | None:
         """An optional scene-specific tool strip the window shows above the plots."""
         return None

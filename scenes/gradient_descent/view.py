@@ -504,11 +504,8 @@ class GradientDescentView(SceneView):
         self._drawn_3d = None
         self._arrange(self.params.get("surface") == "mse")
 
-    def eventFilter(self, watched: Any, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.widget and event.type() == QtCore.QEvent.Type.Resize:
-            size = event.size()
-            self._arrange(self._show_data_plot, stacked=stacked_layout(size.width(), size.height()))
-        return False
+    def resized(self, width: float, height: float) -> None:
+        self._arrange(self._show_data_plot, stacked=stacked_layout(width, height))
 
     def _arrange(self, show_data: bool | None, stacked: bool | None = None) -> None:
         """Side by side (map left; legend, loss and, for the line fit, data right) in a wide view;

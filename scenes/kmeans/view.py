@@ -621,11 +621,8 @@ class KMeansView(SceneView):
                 item.setCacheMode(cached)
 
     # -- layout ------------------------------------------------------------------------------------------
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.widget and event.type() == QtCore.QEvent.Type.Resize:
-            size = event.size()
-            self._arrange(size.width(), size.height())
-        return False
+    def resized(self, width: float, height: float) -> None:
+        self._arrange(width, height)
 
     def _arrange(self, width: float, height: float) -> None:
         """The square main plot on the left with the four side plots 2 x 2 beside it; in a tall view

@@ -232,10 +232,8 @@ class LearningRateBatchView(SceneView):
         self._update_legend(np.zeros(runs, dtype=bool))
 
     # -- layout ---------------------------------------------------------------------------------
-    def eventFilter(self, watched: Any, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.widget and event.type() == QtCore.QEvent.Type.Resize:
-            self._arrange(narrow_layout(event.size().width()), width=event.size().width())
-        return False
+    def resized(self, width: float, height: float) -> None:
+        self._arrange(narrow_layout(width), width=width)
 
     def _arrange(self, narrow: bool | None, force: bool = False, width: float | None = None) -> None:
         """Wide: map left (two rows), fit or basins and loss right, range test along the bottom.

@@ -486,11 +486,8 @@ class NeuralNetworkView(SceneView):
                 item.setCacheMode(cached)
 
     # -- layout ----------------------------------------------------------------------------------------
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.widget and event.type() == QtCore.QEvent.Type.Resize:
-            size = event.size()
-            self._arrange(size.width(), size.height())
-        return False
+    def resized(self, width: float, height: float) -> None:
+        self._arrange(width, height)
 
     def _arrange(self, width: float, height: float) -> None:
         """Diagram and the square output map on top; the four small plots in a row below in a wide

@@ -314,11 +314,8 @@ class PCAView(SceneView):
         self.view_box.drag_handler = self._dragged
 
     # -- layout -------------------------------------------------------------------------------------------------
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.widget and event.type() == QtCore.QEvent.Type.Resize:
-            size = event.size()
-            self._arrange(size.width(), size.height())
-        return False
+    def resized(self, width: float, height: float) -> None:
+        self._arrange(width, height)
 
     def _arrange(self, width: float, height: float) -> None:
         """The square main plot on the left with the data set's side plots stacked beside it; in a tall

@@ -214,11 +214,9 @@ class RegularizationView(SceneView):
         self._arrange(self.widget.width())
 
     # -- layout --------------------------------------------------------------------------------------
-    def eventFilter(self, watched: Any, event: QtCore.QEvent) -> bool:  # noqa: N802 - Qt's name
-        if watched is self.widget and event.type() == QtCore.QEvent.Type.Resize:
-            self._arrange(event.size().width())
-            QtCore.QTimer.singleShot(0, self, self._place_overlay)  # after the layout has settled
-        return False
+    def resized(self, width: float, height: float) -> None:
+        self._arrange(width)
+        QtCore.QTimer.singleShot(0, self, self._place_overlay)  # after the layout has settled
 
     def _arrange(self, width: float, force: bool = False) -> None:
         """Wide: the fit over two columns with the bias / early-stopping plot beside it, then two rows
