@@ -136,6 +136,7 @@ SCENE_MODULES: tuple[str, ...] = (
     "scenes.decision_boundaries",
     "scenes.neural_network",
     "scenes.kmeans",
+    "scenes.evaluation",
 )
 
 
