@@ -67,8 +67,14 @@ class EvaluationView(SceneView):
         p["image"] = pg.PlotItem(title="")
         self.image = pg.ImageItem(axisOrder="row-major")
         p["image"].addItem(self.image)
+        # The grid search's own heat map on log axes: cells placed in log10(gamma) x log10(C).
+        p["grid"] = pg.PlotItem(title="", axisItems={"left": theme.LogAxis("left"), "bottom": theme.LogAxis("bottom")})
+        p["grid"].setLogMode(True, True)
+        p["grid"].setLabels(bottom="gamma", left="C")
+        self.grid_image = pg.ImageItem(axisOrder="row-major")
+        p["grid"].addItem(self.grid_image)
         self.best_marker = pg.ScatterPlotItem(symbol="s", size=18, pen=pg.mkPen("#ffffff", width=2), brush=None)
-        p["image"].addItem(self.best_marker)
+        p["grid"].addItem(self.best_marker)
         p["points"] = pg.PlotItem(title="")
         self.points = [pg.ScatterPlotItem(size=6, pen=None, brush=c) for c in (NEG, POS)]
         for item in self.points:
@@ -83,8 +89,10 @@ class EvaluationView(SceneView):
         if lesson == "threshold":
             cells.update({p["histogram"]: (0, 0, 1, 1), p["image"]: (0, 1, 1, 1), p["text"]: (0, 2, 1, 1),
                           p["roc"]: (1, 0, 1, 1), p["pr"]: (1, 1, 1, 1), p["points"]: (1, 2, 1, 1)})
-        elif lesson in ("multiclass", "grid_search"):
+        elif lesson == "multiclass":
             cells.update({p["image"]: (0, 0, 1, 1), p["text"]: (0, 1, 1, 1)})
+        elif lesson == "grid_search":
+            cells.update({p["grid"]: (0, 0, 1, 1), p["text"]: (0, 1, 1, 1)})
         elif lesson == "regression":
             cells.update({p["points"]: (0, 0, 1, 1), p["text"]: (0, 1, 1, 1)})
         else:
@@ -208,11 +216,15 @@ class EvaluationView(SceneView):
     def _show_grid_search(self, d) -> None:
         grid = np.where(np.asarray(d["grid_done"]), np.asarray(d["grid_scores"], float), np.nan)
         n = grid.shape[0]
-        self.image.setImage(blocky(theme.colorize(grid, "viridis", 0.4, 1.0), 1))
-        self.image.setRect(pg.QtCore.QRectF(0, 0, n, n))
-        self.plots["image"].setTitle("CV accuracy: rows C (bottom small), columns gamma (left small)")
+        self.grid_image.setImage(blocky(theme.colorize(grid, "viridis", 0.4, 1.0), 1))
+        log_c, log_g = np.log10(np.asarray(d["c_values"])), np.log10(np.asarray(d["gamma_values"]))
+        dc = log_c[1] - log_c[0]
+        dg = log_g[1] - log_g[0]
+        self.grid_image.setRect(pg.QtCore.QRectF(log_g[0] - dg / 2, log_c[0] - dc / 2, dg * n, dc * n))
+        self.plots["grid"].setTitle("Cross-validated accuracy (viridis 0.4-1); best cell marked")
         if "best_row" in d:
-            self.best_marker.setData([d["best_col"] + 0.5], [d["best_row"] + 0.5])
+            # A ScatterPlotItem has no log mode: its coordinates are the view's log10 ones.
+            self.best_marker.setData([log_g[d["best_col"]]], [log_c[d["best_row"]]])
         else:
             self.best_marker.setData([], [])
         self.text.setText(self.frame.message if self.frame is not None else "")
