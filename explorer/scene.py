@@ -138,6 +138,7 @@ SCENE_MODULES: tuple[str, ...] = (
     "scenes.kmeans",
     "scenes.pca",
     "scenes.regularization",
+    "scenes.evaluation",
 )
 
 
