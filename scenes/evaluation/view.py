@@ -67,6 +67,12 @@ class EvaluationView(SceneView):
         p["image"] = pg.PlotItem(title="")
         self.image = pg.ImageItem(axisOrder="row-major")
         p["image"].addItem(self.image)
+        # The binary confusion matrix's counts, written in its four cells (row 0 = actual negative, at the bottom).
+        self.cell_texts = [pg.TextItem("", color="#ffffff", anchor=(0.5, 0.5), fill=pg.mkBrush(0, 0, 0, 110))
+                           for _ in range(4)]
+        for text in self.cell_texts:
+            text.setZValue(10)
+            p["image"].addItem(text, ignoreBounds=True)
         # The grid search's own heat map on log axes: cells placed in log10(gamma) x log10(C).
         p["grid"] = pg.PlotItem(title="", axisItems={"left": theme.LogAxis("left"), "bottom": theme.LogAxis("bottom")})
         p["grid"].setLogMode(True, True)
@@ -140,7 +146,13 @@ class EvaluationView(SceneView):
         matrix = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]], float)
         self.image.setImage(blocky(theme.colorize(matrix, "viridis", 0, max(matrix.max(), 1)), 1))
         self.image.setRect(pg.QtCore.QRectF(0, 0, 2, 2))
-        self.plots["image"].setTitle(f"Confusion: TN {c['tn']} FP {c['fp']} / FN {c['fn']} TP {c['tp']}")
+        self.plots["image"].setTitle("Confusion matrix at this threshold")
+        names = (("TN", "tn", 0, 0), ("FP", "fp", 1, 0), ("FN", "fn", 0, 1), ("TP", "tp", 1, 1))
+        for text, (name, key, col, row) in zip(self.cell_texts, names):
+            text.setText(f"{name} {c[key]}")
+            text.setPos(col + 0.5, row + 0.5)
+            text.setVisible(True)
+        self._axis_ticks([(0.5, "predicted −"), (1.5, "predicted +")], [(0.5, "actual −"), (1.5, "actual +")])
         self.best_marker.setData([], [])
         if t.n_positive and t.n_negative:
             self.roc_point.setData([c["fp"] / t.n_negative], [c["tp"] / t.n_positive])
@@ -176,7 +188,10 @@ class EvaluationView(SceneView):
         self.image.setImage(blocky(theme.colorize(matrix, "viridis"), 1))
         self.image.setRect(pg.QtCore.QRectF(0, 0, 10, 10))
         self.best_marker.setData([], [])
-        self.plots["image"].setTitle("Digits confusion (row = true digit from 0 at the bottom, column = predicted)")
+        self.plots["image"].setTitle("Digits confusion (rows: true digit, columns: predicted)")
+        self._hide_cells()
+        digits = [(k + 0.5, str(k)) for k in range(10)]
+        self._axis_ticks(digits, digits)
         lines = ["class  precision  recall"]
         for k in range(10):
             p, r = d["class_precision"][k], d["class_recall"][k]
@@ -184,6 +199,16 @@ class EvaluationView(SceneView):
         lines.append(f"macro P {d['macro_precision']:.3f} R {d['macro_recall']:.3f} F1 {d['macro_f1']:.3f}")
         lines.append(f"micro P = R = F1 = accuracy {d['micro_f1']:.3f}")
         self.text.setText("\n".join(lines))
+
+    def _hide_cells(self) -> None:
+        for text in self.cell_texts:
+            text.setVisible(False)
+
+    def _axis_ticks(self, bottom, left) -> None:
+        """Named ticks on the heat map (None: numbered axes)."""
+        plot = self.plots["image"]
+        plot.getAxis("bottom").setTicks(None if bottom is None else [bottom, []])
+        plot.getAxis("left").setTicks(None if left is None else [left, []])
 
     def _show_regression(self, d) -> None:
         pred, resid = np.asarray(d["y_pred"]), np.asarray(d["residuals"])
@@ -205,6 +230,8 @@ class EvaluationView(SceneView):
         self.image.setRect(pg.QtCore.QRectF(0, 0, layout.shape[1], layout.shape[0]))
         self.best_marker.setData([], [])
         self.plots["image"].setTitle(f"Folds (rows) x samples: yellow validation, teal train; fold {highlight + 1}")
+        self._hide_cells()
+        self._axis_ticks(None, [(k + 0.5, f"fold {k + 1}") for k in range(len(layout))])
         scores = np.asarray(d["fold_scores"], float)
         self.points[0].setData(np.arange(1, len(scores) + 1), scores)
         self.points[1].setData([], [])

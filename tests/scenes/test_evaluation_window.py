@@ -18,19 +18,20 @@ def window(open_window, qtbot):
 
 def test_threshold_line_drag_updates_confusion_and_roc_point(window, qtbot):
     view = window.view
-    before_title = view.plots["image"].titleLabel.text
+    cells = lambda: [text.textItem.toPlainText() for text in view.cell_texts]  # noqa: E731
+    before_cells = cells()
     before = view.roc_point.getData()
     view.threshold_line.setValue(0.8)
     view.threshold_line.sigPositionChangeFinished.emit(view.threshold_line)
     qtbot.waitUntil(lambda: abs(window.params["threshold"] - 0.8) < 1e-9, timeout=5000)
     after = view.roc_point.getData()
-    assert view.plots["image"].titleLabel.text != before_title
+    assert cells() != before_cells
     d = view.frame.data
     t = m.ThresholdTable.build(d["scores"], d["labels"])
     c = t.confusion(0.8)
     assert after[0][0] == pytest.approx(c["fp"] / t.n_negative) and after[1][0] == pytest.approx(c["tp"] / t.n_positive)
     assert (after[0][0], after[1][0]) != (before[0][0], before[1][0])
-    assert f"TP {c['tp']}" in view.plots["image"].titleLabel.text
+    assert cells() == [f"TN {c['tn']}", f"FP {c['fp']}", f"FN {c['fn']}", f"TP {c['tp']}"]
 
 
 def test_undefined_precision_shows_a_message(window, qtbot):
