@@ -345,6 +345,10 @@ class RegularizationView(SceneView):
             self._place_overlay()
 
     def _place_overlay(self) -> None:
+        from shiboken6 import isValid
+
+        if not isValid(self.plots["fit"].vb):  # a deferred call after the view was closed (scene switched)
+            return
         rect = self.plots["fit"].vb.rect()
         self.overlay.setTextWidth(max(120.0, rect.width() - 16))
         self.overlay.setPos(rect.width() / 2, rect.height() - 4)
